@@ -1,0 +1,226 @@
+// Package simplego wraps GoMLX's pure-Go "SimpleGo" backend so that it can
+// train convolutional networks.
+//
+// GoMLX v0.26.0's SimpleGo lacks the ops that reverse-mode autodiff emits for
+// convolutions (Reverse) and for slicing (Pad), and its ConvGeneral rejects the
+// nil strides and kernel dilations that the convolution gradient passes. The
+// Builder here supplies Reverse and Pad from existing ops and fills the nil
+// parameters before delegating. Everything else is SimpleGo unchanged.
+//
+// The wrapper is slow (SimpleGo convolutions are a direct loop) and exists as
+// an independent reference: cotrain's fast "cpu" backend is tested op by op
+// against it, and gradient checks run on it in float64.
+package simplego
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+	gsimplego "github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+)
+
+// Name is the name cotrain uses for this backend.
+const Name = "simplego"
+
+// Backend is SimpleGo with the missing training ops supplied.
+type Backend struct {
+	backends.Backend
+}
+
+// New returns a wrapped SimpleGo backend. The config string is passed to
+// SimpleGo (e.g. "parallelism=2").
+func New(config string) (*Backend, error) {
+	b, err := gsimplego.New(config)
+	if err != nil {
+		return nil, fmt.Errorf("creating SimpleGo backend: %w", err)
+	}
+	return &Backend{Backend: b}, nil
+}
+
+// Name implements backends.Backend.
+func (b *Backend) Name() string { return Name }
+
+// String implements backends.Backend.
+func (b *Backend) String() string { return Name }
+
+// Description implements backends.Backend.
+func (b *Backend) Description() string {
+	return "GoMLX SimpleGo (pure Go) with Reverse, Pad and the ConvGeneral fixes supplied by cotrain"
+}
+
+// Capabilities implements backends.Backend: SimpleGo's plus the supplied ops.
+func (b *Backend) Capabilities() backends.Capabilities {
+	c := b.Backend.Capabilities().Clone()
+	c.Operations[backends.OpTypeReverse] = true
+	c.Operations[backends.OpTypePad] = true
+	return c
+}
+
+// Builder implements backends.Backend.
+func (b *Backend) Builder(name string) backends.Builder {
+	return &Builder{Builder: b.Backend.Builder(name)}
+}
+
+// Builder is SimpleGo's builder with Reverse, Pad and a fixed ConvGeneral.
+type Builder struct {
+	backends.Builder
+}
+
+// ConvGeneral implements backends.Builder. It replaces nil strides, input
+// dilations and kernel dilations with ones (SimpleGo treats a nil stride as 0
+// and indexes a nil kernel dilation) and delegates to SimpleGo.
+func (b *Builder) ConvGeneral(input, kernel backends.Op, axes backends.ConvolveAxesConfig,
+	strides []int, paddings [][2]int, inputDilations, kernelDilations []int,
+	channelGroupCount, batchGroupCount int) (backends.Op, error) {
+	n := len(axes.InputSpatial)
+	return b.Builder.ConvGeneral(input, kernel, axes, ones(strides, n), paddings,
+		ones(inputDilations, n), ones(kernelDilations, n), channelGroupCount, batchGroupCount)
+}
+
+// ones returns s with zero entries set to 1, or n ones if s is empty.
+func ones(s []int, n int) []int {
+	if len(s) == 0 {
+		s = make([]int, n)
+	} else {
+		s = slices.Clone(s)
+	}
+	for i, v := range s {
+		if v <= 0 {
+			s[i] = 1
+		}
+	}
+	return s
+}
+
+// Reverse implements backends.Builder by slicing each reversed axis into
+// unit slices and concatenating them in reverse order. It is meant for the
+// small kernel axes the convolution gradient reverses.
+func (b *Builder) Reverse(x backends.Op, axes ...int) (backends.Op, error) {
+	shape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	for _, axis := range axes {
+		if axis < 0 || axis >= shape.Rank() {
+			return nil, fmt.Errorf("Reverse: axis %d out of range for shape %s", axis, shape)
+		}
+		n := shape.Dimensions[axis]
+		if n <= 1 {
+			continue
+		}
+		parts := make([]backends.Op, n)
+		for i := range n {
+			starts, limits := fullRange(shape)
+			starts[axis], limits[axis] = i, i+1
+			if parts[n-1-i], err = b.Slice(x, starts, limits, unitStrides(len(starts))); err != nil {
+				return nil, err
+			}
+		}
+		if x, err = b.Concatenate(axis, parts...); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// Pad implements backends.Builder: per axis, interior padding by interleaving
+// with the fill value, negative edge padding by slicing and positive edge
+// padding by concatenating the fill value.
+func (b *Builder) Pad(x, fill backends.Op, axesConfig ...backends.PadAxis) (backends.Op, error) {
+	shape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	if len(axesConfig) > shape.Rank() {
+		return nil, fmt.Errorf("Pad: %d axis configurations for shape %s", len(axesConfig), shape)
+	}
+	for axis, cfg := range axesConfig {
+		if cfg.Interior < 0 {
+			return nil, fmt.Errorf("Pad: negative interior padding %d on axis %d", cfg.Interior, axis)
+		}
+		if cfg.Interior > 0 && shape.Dimensions[axis] > 1 {
+			if x, err = b.padInterior(x, fill, axis, cfg.Interior); err != nil {
+				return nil, err
+			}
+		}
+		if x, err = b.padEdge(x, fill, axis, cfg.Start, true); err != nil {
+			return nil, err
+		}
+		if x, err = b.padEdge(x, fill, axis, cfg.End, false); err != nil {
+			return nil, err
+		}
+	}
+	return x, nil
+}
+
+// padInterior inserts k fill values between consecutive elements of axis.
+func (b *Builder) padInterior(x, fill backends.Op, axis, k int) (backends.Op, error) {
+	shape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	n := shape.Dimensions[axis]
+	// [.., n, ..] -> [.., n, 1, ..], concat fill [.., n, k, ..] -> [.., n*(1+k), ..] -> drop the last k.
+	expanded := slices.Insert(slices.Clone(shape.Dimensions), axis+1, 1)
+	if x, err = b.Reshape(x, expanded...); err != nil {
+		return nil, err
+	}
+	fillDims := slices.Clone(expanded)
+	fillDims[axis+1] = k
+	f, err := b.BroadcastInDim(fill, shapes.Make(shape.DType, fillDims...), nil)
+	if err != nil {
+		return nil, err
+	}
+	if x, err = b.Concatenate(axis+1, x, f); err != nil {
+		return nil, err
+	}
+	merged := slices.Clone(shape.Dimensions)
+	merged[axis] = n * (1 + k)
+	if x, err = b.Reshape(x, merged...); err != nil {
+		return nil, err
+	}
+	starts, limits := fullRange(shapes.Make(shape.DType, merged...))
+	limits[axis] -= k
+	return b.Slice(x, starts, limits, unitStrides(len(starts)))
+}
+
+// padEdge pads (amount > 0) or crops (amount < 0) one end of axis.
+func (b *Builder) padEdge(x, fill backends.Op, axis, amount int, atStart bool) (backends.Op, error) {
+	if amount == 0 {
+		return x, nil
+	}
+	shape, err := b.OpShape(x)
+	if err != nil {
+		return nil, err
+	}
+	if amount < 0 {
+		starts, limits := fullRange(shape)
+		if atStart {
+			starts[axis] = -amount
+		} else {
+			limits[axis] += amount
+		}
+		if starts[axis] > limits[axis] {
+			return nil, fmt.Errorf("Pad: cropping %d from axis %d of shape %s", -amount, axis, shape)
+		}
+		return b.Slice(x, starts, limits, unitStrides(len(starts)))
+	}
+	fillDims := slices.Clone(shape.Dimensions)
+	fillDims[axis] = amount
+	f, err := b.BroadcastInDim(fill, shapes.Make(shape.DType, fillDims...), nil)
+	if err != nil {
+		return nil, err
+	}
+	if atStart {
+		return b.Concatenate(axis, f, x)
+	}
+	return b.Concatenate(axis, x, f)
+}
+
+func fullRange(shape shapes.Shape) (starts, limits []int) {
+	return make([]int, shape.Rank()), slices.Clone(shape.Dimensions)
+}
+
+func unitStrides(n int) []int { return ones(nil, n) }
