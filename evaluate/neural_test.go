@@ -67,14 +67,6 @@ func TestNeuralMetricsFixture(t *testing.T) {
 	}
 }
 
-func mean(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
-}
-
 // TestNeuralMetricsByHand checks a case worked out by hand. One neuron, two
 // images shown twice each: image A gives responses 1 and 3, image B gives 4
 // and 6; the predictions are 2 for A and 4 for B.

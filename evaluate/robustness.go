@@ -1,0 +1,282 @@
+package evaluate
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Category is a named group of corruptions (Hendrycks & Dietterich 2019).
+type Category struct {
+	// Name is "noise", "blur", "weather" or "digital".
+	Name string `json:"name"`
+	// Corruptions lists the member corruptions (imagecorruptions names).
+	Corruptions []string `json:"corruptions"`
+}
+
+// Categories returns the ImageNet-C grouping of the 15 benchmark
+// corruptions, in the imagecorruptions order. glass_blur is listed under
+// blur; it takes part in a score only when it is among the scored
+// corruptions (the paper drops it).
+func Categories() []Category {
+	return []Category{
+		{Name: "noise", Corruptions: []string{"gaussian_noise", "shot_noise", "impulse_noise"}},
+		{Name: "blur", Corruptions: []string{"defocus_blur", "glass_blur", "motion_blur", "zoom_blur"}},
+		{Name: "weather", Corruptions: []string{"snow", "frost", "fog", "brightness"}},
+		{Name: "digital", Corruptions: []string{"contrast", "elastic_transform", "pixelate", "jpeg_compression"}},
+	}
+}
+
+// PaperCorruptions returns the 14 corruptions of Safarani et al. 2021
+// (TIN-TC): the 15 ImageNet-C benchmark corruptions without glass_blur, in
+// the imagecorruptions order.
+func PaperCorruptions() []string {
+	var out []string
+	for _, cat := range Categories() {
+		for _, c := range cat.Corruptions {
+			if c != "glass_blur" {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+// CategoryOf returns the category name of a corruption.
+func CategoryOf(corruption string) (string, error) {
+	var known []string
+	for _, cat := range Categories() {
+		for _, c := range cat.Corruptions {
+			if c == corruption {
+				return cat.Name, nil
+			}
+			known = append(known, c)
+		}
+	}
+	return "", fmt.Errorf("corruption %q has no category; known corruptions: %s", corruption, strings.Join(known, ", "))
+}
+
+// CategoryScore is the robustness score of one category.
+type CategoryScore struct {
+	// Name is the category name.
+	Name string `json:"name"`
+	// Corruptions lists the scored corruptions in the category.
+	Corruptions []string `json:"corruptions"`
+	// Score is the mean of the per-corruption ratios of the category.
+	Score float64 `json:"score"`
+}
+
+// RobustnessScore is the robustness of a model relative to the Baseline,
+// as a fraction (the Baseline scores 1; the paper plots 100 × Score in %).
+type RobustnessScore struct {
+	// Score is the mean over the scored corruptions of Ratios.
+	Score float64 `json:"score"`
+	// Corruptions lists the scored corruptions.
+	Corruptions []string `json:"corruptions"`
+	// Ratios[c] is Ā_c(model)/Ā_c(Baseline), Ā_c being the accuracy under
+	// corruption c averaged over severities and seeds.
+	Ratios []float64 `json:"ratios"`
+	// Categories holds the per-category scores, in the order noise, blur,
+	// weather, digital, for the categories with at least one scored
+	// corruption.
+	Categories []CategoryScore `json:"categories"`
+}
+
+// categoryGroups returns, for each category with a member among
+// corruptions, the category (restricted to those members) and the indices
+// of its members in corruptions. Every corruption must have a category.
+func categoryGroups(corruptions []string) ([]Category, [][]int, error) {
+	for _, c := range corruptions {
+		if _, err := CategoryOf(c); err != nil {
+			return nil, nil, err
+		}
+	}
+	var cats []Category
+	var idx [][]int
+	for _, cat := range Categories() {
+		var members []string
+		var ix []int
+		for i, c := range corruptions {
+			for _, m := range cat.Corruptions {
+				if c == m {
+					members = append(members, c)
+					ix = append(ix, i)
+				}
+			}
+		}
+		if len(members) > 0 {
+			cats = append(cats, Category{Name: cat.Name, Corruptions: members})
+			idx = append(idx, ix)
+		}
+	}
+	return cats, idx, nil
+}
+
+// scorer turns per-corruption mean accuracies into a RobustnessScore for a
+// fixed list of corruptions.
+type scorer struct {
+	corruptions []string
+	cats        []Category
+	catIdx      [][]int
+}
+
+func newScorer(corruptions []string) (*scorer, error) {
+	if err := checkCorruptionNames(corruptions); err != nil {
+		return nil, err
+	}
+	cats, idx, err := categoryGroups(corruptions)
+	if err != nil {
+		return nil, err
+	}
+	return &scorer{corruptions: corruptions, cats: cats, catIdx: idx}, nil
+}
+
+// score computes the RobustnessScore from Ā_c of the model and of the
+// Baseline, in the order of s.corruptions.
+func (s *scorer) score(model, baseline []float64) (RobustnessScore, error) {
+	r := RobustnessScore{
+		Corruptions: append([]string(nil), s.corruptions...),
+		Ratios:      make([]float64, len(s.corruptions)),
+	}
+	for c := range s.corruptions {
+		if !(baseline[c] > 0) {
+			return RobustnessScore{}, fmt.Errorf("baseline accuracy on %s is %g %%; the ratio is undefined", s.corruptions[c], baseline[c])
+		}
+		r.Ratios[c] = model[c] / baseline[c]
+	}
+	r.Score = mean(r.Ratios)
+	for k, cat := range s.cats {
+		var sum float64
+		for _, i := range s.catIdx[k] {
+			sum += r.Ratios[i]
+		}
+		r.Categories = append(r.Categories, CategoryScore{
+			Name:        cat.Name,
+			Corruptions: append([]string(nil), cat.Corruptions...),
+			Score:       sum / float64(len(s.catIdx[k])),
+		})
+	}
+	return r, nil
+}
+
+// corruptionMeans returns Ā_c of t for each of corruptions.
+func corruptionMeans(t AccuracyTable, corruptions []string, role string) ([]float64, error) {
+	out := make([]float64, len(corruptions))
+	for i, c := range corruptions {
+		a, err := t.CorruptionMean(c)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", role, err)
+		}
+		out[i] = a
+	}
+	return out, nil
+}
+
+// pairedTables validates two accuracy tables for comparison and resolves
+// the corruption list (nil means every corruption of ref, in its order).
+func pairedTables(t, ref AccuracyTable, corruptions []string, role, refRole string) ([]string, error) {
+	if err := t.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", role, err)
+	}
+	if err := ref.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", refRole, err)
+	}
+	if t.Severities() != ref.Severities() {
+		return nil, fmt.Errorf("%s has %d severities but %s has %d", role, t.Severities(), refRole, ref.Severities())
+	}
+	if corruptions == nil {
+		corruptions = ref.Corruptions
+	}
+	return append([]string(nil), corruptions...), nil
+}
+
+// Robustness returns the robustness score of Safarani et al. 2021 of model
+// relative to baseline over the given corruptions (nil: every corruption of
+// baseline; pass PaperCorruptions() for the paper's 14):
+//
+//	score = (1/C) Σ_c Ā_c(model) / Ā_c(baseline),
+//
+// where Ā_c is the accuracy under corruption c averaged over severities and
+// seeds (the tables are expected to be MeanTables), together with the
+// per-corruption ratios and the per-category means of the ratios.
+func Robustness(model, baseline AccuracyTable, corruptions []string) (RobustnessScore, error) {
+	corruptions, err := pairedTables(model, baseline, corruptions, "model", "baseline")
+	if err != nil {
+		return RobustnessScore{}, err
+	}
+	s, err := newScorer(corruptions)
+	if err != nil {
+		return RobustnessScore{}, err
+	}
+	m, err := corruptionMeans(model, corruptions, "model")
+	if err != nil {
+		return RobustnessScore{}, err
+	}
+	b, err := corruptionMeans(baseline, corruptions, "baseline")
+	if err != nil {
+		return RobustnessScore{}, err
+	}
+	return s.score(m, b)
+}
+
+// CorruptionErrors holds corruption errors relative to a reference model
+// (Hendrycks & Dietterich 2019), as fractions (×100 for %).
+type CorruptionErrors struct {
+	// Corruptions lists the corruptions.
+	Corruptions []string `json:"corruptions"`
+	// CE[c] = Σ_s E_{s,c} / Σ_s E^ref_{s,c}, with E = 100 − accuracy.
+	CE []float64 `json:"ce"`
+	// RelativeCE[c] = Σ_s (E_{s,c} − E_clean) / Σ_s (E^ref_{s,c} − E^ref_clean).
+	RelativeCE []float64 `json:"relative_ce"`
+	// MCE is the mean of CE.
+	MCE float64 `json:"mce"`
+	// RelativeMCE is the mean of RelativeCE.
+	RelativeMCE float64 `json:"relative_mce"`
+}
+
+// CorruptionError returns the corruption errors (CE, mCE) and relative
+// corruption errors of model against reference over the given corruptions
+// (nil: every corruption of reference). It is an error when a reference
+// denominator is zero (for the relative CE: when the reference loses no
+// accuracy under a corruption).
+func CorruptionError(model, reference AccuracyTable, corruptions []string) (CorruptionErrors, error) {
+	corruptions, err := pairedTables(model, reference, corruptions, "model", "reference")
+	if err != nil {
+		return CorruptionErrors{}, err
+	}
+	if err := checkCorruptionNames(corruptions); err != nil {
+		return CorruptionErrors{}, err
+	}
+	out := CorruptionErrors{
+		Corruptions: corruptions,
+		CE:          make([]float64, len(corruptions)),
+		RelativeCE:  make([]float64, len(corruptions)),
+	}
+	for i, c := range corruptions {
+		mi, ok := model.index(c)
+		if !ok {
+			return CorruptionErrors{}, fmt.Errorf("model: accuracy table has no corruption %q", c)
+		}
+		ri, ok := reference.index(c)
+		if !ok {
+			return CorruptionErrors{}, fmt.Errorf("reference: accuracy table has no corruption %q", c)
+		}
+		var e, eRef, rel, relRef float64
+		for s := range model.Accuracy[mi] {
+			e += 100 - model.Accuracy[mi][s]
+			eRef += 100 - reference.Accuracy[ri][s]
+			rel += model.Clean - model.Accuracy[mi][s]
+			relRef += reference.Clean - reference.Accuracy[ri][s]
+		}
+		if eRef == 0 {
+			return CorruptionErrors{}, fmt.Errorf("reference error on %s is 0 at every severity; CE is undefined", c)
+		}
+		if relRef == 0 {
+			return CorruptionErrors{}, fmt.Errorf("reference loses no accuracy on %s; relative CE is undefined", c)
+		}
+		out.CE[i] = e / eRef
+		out.RelativeCE[i] = rel / relRef
+	}
+	out.MCE = mean(out.CE)
+	out.RelativeMCE = mean(out.RelativeCE)
+	return out, nil
+}
