@@ -7,6 +7,9 @@
 // Builder here supplies Reverse and Pad from existing ops and fills the nil
 // parameters before delegating. Everything else is SimpleGo unchanged.
 //
+// For max-pooling gradients it also supplies SelectAndScatterMax for
+// non-overlapping windows, the case 2×2/stride-2 pooling produces.
+//
 // The wrapper is slow (SimpleGo convolutions are a direct loop) and exists as
 // an independent reference: cotrain's fast "cpu" backend is tested op by op
 // against it, and gradient checks run on it in float64.
@@ -18,6 +21,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	gsimplego "github.com/gomlx/gomlx/backends/simplego"
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
 )
 
@@ -55,6 +59,7 @@ func (b *Backend) Capabilities() backends.Capabilities {
 	c := b.Backend.Capabilities().Clone()
 	c.Operations[backends.OpTypeReverse] = true
 	c.Operations[backends.OpTypePad] = true
+	c.Operations[backends.OpTypeSelectAndScatterMax] = true
 	return c
 }
 
@@ -224,3 +229,157 @@ func fullRange(shape shapes.Shape) (starts, limits []int) {
 }
 
 func unitStrides(n int) []int { return ones(nil, n) }
+
+// SelectAndScatterMax implements backends.Builder for non-overlapping
+// windows (strides equal to the window and no padding): each window's
+// source value goes to the position of the window's first maximum, XLA's
+// rule for ties. Positions outside every window receive zero.
+func (b *Builder) SelectAndScatterMax(operand, source backends.Op, window, strides []int, paddings [][2]int) (backends.Op, error) {
+	shape, err := b.OpShape(operand)
+	if err != nil {
+		return nil, err
+	}
+	rank := shape.Rank()
+	for i := range rank {
+		if strides[i] != window[i] || (len(paddings) > 0 && paddings[i] != [2]int{}) {
+			return nil, fmt.Errorf("SelectAndScatterMax: the SimpleGo wrapper supports only non-overlapping windows "+
+				"without padding, got window %v strides %v paddings %v", window, strides, paddings)
+		}
+	}
+	// Crop to whole windows, then split each axis into (windows, offset) and
+	// move the offsets last: [w0, .., wr, o0, .., or].
+	starts, limits := fullRange(shape)
+	var split, perm []int
+	wins := 1
+	for i, d := range shape.Dimensions {
+		limits[i] = d / window[i] * window[i]
+		split = append(split, d/window[i], window[i])
+		perm = append(perm, 2*i)
+		wins *= window[i]
+	}
+	for i := range rank {
+		perm = append(perm, 2*i+1)
+	}
+	x, err := b.Slice(operand, starts, limits, unitStrides(rank))
+	if err != nil {
+		return nil, err
+	}
+	if x, err = b.Reshape(x, split...); err != nil {
+		return nil, err
+	}
+	if x, err = b.Transpose(x, perm...); err != nil {
+		return nil, err
+	}
+	counts := make([]int, rank)
+	for i := range rank {
+		counts[i] = split[2*i]
+	}
+	flat := append(slices.Clone(counts), wins)
+	if x, err = b.Reshape(x, flat...); err != nil {
+		return nil, err
+	}
+	mx, err := b.ReduceMax(x, rank)
+	if err != nil {
+		return nil, err
+	}
+	flatShape := shapes.Make(shape.DType, flat...)
+	keep := make([]int, rank)
+	for i := range keep {
+		keep[i] = i
+	}
+	mxb, err := b.BroadcastInDim(mx, flatShape, keep)
+	if err != nil {
+		return nil, err
+	}
+	isMax, err := b.Equal(x, mxb)
+	if err != nil {
+		return nil, err
+	}
+	// first[k] = isMax[k] && no isMax[j] for j < k: count maxima up to k with
+	// a lower-triangular matrix product and keep the positions where the count is 1.
+	ones, err := b.ConvertDType(isMax, shape.DType)
+	if err != nil {
+		return nil, err
+	}
+	tri := make([]float64, wins*wins)
+	for j := range wins {
+		for k := j; k < wins; k++ {
+			tri[j*wins+k] = 1
+		}
+	}
+	triOp, err := b.constant(tri, shape, wins, wins)
+	if err != nil {
+		return nil, err
+	}
+	cum, err := b.DotGeneral(ones, []int{rank}, nil, triOp, []int{0}, nil)
+	if err != nil {
+		return nil, err
+	}
+	one, err := b.constant([]float64{1}, shape)
+	if err != nil {
+		return nil, err
+	}
+	oneB, err := b.BroadcastInDim(one, flatShape, nil)
+	if err != nil {
+		return nil, err
+	}
+	isFirstCount, err := b.Equal(cum, oneB)
+	if err != nil {
+		return nil, err
+	}
+	first, err := b.LogicalAnd(isMax, isFirstCount)
+	if err != nil {
+		return nil, err
+	}
+	src, err := b.BroadcastInDim(source, flatShape, keep)
+	if err != nil {
+		return nil, err
+	}
+	zero, err := b.constant([]float64{0}, shape)
+	if err != nil {
+		return nil, err
+	}
+	zeros, err := b.BroadcastInDim(zero, flatShape, nil)
+	if err != nil {
+		return nil, err
+	}
+	out, err := b.Where(first, src, zeros)
+	if err != nil {
+		return nil, err
+	}
+	// Undo the layout: [w.., o..] -> [w0, o0, w1, o1, ..] -> cropped shape.
+	unflat := append(slices.Clone(counts), window...)
+	if out, err = b.Reshape(out, unflat...); err != nil {
+		return nil, err
+	}
+	inv := make([]int, 2*rank)
+	for i, p := range perm {
+		inv[p] = i
+	}
+	if out, err = b.Transpose(out, inv...); err != nil {
+		return nil, err
+	}
+	if out, err = b.Reshape(out, limits...); err != nil {
+		return nil, err
+	}
+	cfg := make([]backends.PadAxis, rank)
+	for i, d := range shape.Dimensions {
+		cfg[i].End = d - limits[i]
+	}
+	return b.Pad(out, zero, cfg...)
+}
+
+// constant adds a float constant of shape's dtype.
+func (b *Builder) constant(values []float64, shape shapes.Shape, dims ...int) (backends.Op, error) {
+	switch shape.DType {
+	case dtypes.Float32:
+		out := make([]float32, len(values))
+		for i, v := range values {
+			out[i] = float32(v)
+		}
+		return b.Constant(out, dims...)
+	case dtypes.Float64:
+		return b.Constant(values, dims...)
+	}
+	return nil, fmt.Errorf("SelectAndScatterMax: unsupported dtype %s", shape.DType)
+}
