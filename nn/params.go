@@ -41,7 +41,7 @@ func KaimingNormalFanOut(rng *rand.Rand, shape []int) []float64 {
 	for _, d := range shape[:len(shape)-2] {
 		fanOut *= d
 	}
-	return Normal(math.Sqrt(2 / float64(fanOut)))(rng, shape)
+	return Normal(math.Sqrt(2/float64(fanOut)))(rng, shape)
 }
 
 // Normal returns an initializer drawing from N(0, std²).
