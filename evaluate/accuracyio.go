@@ -83,7 +83,7 @@ func parseBits(s string, n int) ([]bool, error) {
 
 // MarshalJSON encodes m with its per-image results as strings of '0' and
 // '1', and the accuracies (%) per seed and averaged over seeds.
-func (m *AccuracyMatrix) MarshalJSON() ([]byte, error) {
+func (m AccuracyMatrix) MarshalJSON() ([]byte, error) {
 	if err := m.Validate(); err != nil {
 		return nil, err
 	}
