@@ -522,22 +522,36 @@ type NeuronSelection struct {
 
 // NeuralMeans holds metrics averaged over the selected neurons.
 type NeuralMeans struct {
-	SingleTrialCorrelation        float64 `json:"single_trial_correlation"`
-	AverageCorrelation            float64 `json:"average_correlation"`
-	FEV                           float64 `json:"fev"`
-	FEVe                          float64 `json:"feve"`
-	OracleCorrelation             float64 `json:"oracle_correlation"`
+	// SingleTrialCorrelation is the mean single-trial correlation.
+	SingleTrialCorrelation float64 `json:"single_trial_correlation"`
+	// AverageCorrelation is the mean correlation to the repeat average.
+	AverageCorrelation float64 `json:"average_correlation"`
+	// FEV is the mean fraction of explainable variance.
+	FEV float64 `json:"fev"`
+	// FEVe is the mean fraction of explainable variance explained.
+	FEVe float64 `json:"feve"`
+	// OracleCorrelation is the mean jackknife oracle correlation.
+	OracleCorrelation float64 `json:"oracle_correlation"`
+	// ConservativeOracleCorrelation is the mean conservative oracle
+	// correlation.
 	ConservativeOracleCorrelation float64 `json:"conservative_oracle_correlation"`
 }
 
 // NeuralReport holds every neural metric per neuron, which neurons were
 // selected, and the means over the selected neurons.
 type NeuralReport struct {
-	SingleTrialCorrelation        []float64 `json:"single_trial_correlation"`
-	AverageCorrelation            []float64 `json:"average_correlation"`
-	FEV                           []float64 `json:"fev"`
-	FEVe                          []float64 `json:"feve"`
-	OracleCorrelation             []float64 `json:"oracle_correlation"`
+	// SingleTrialCorrelation is NeuralTest.SingleTrialCorrelation.
+	SingleTrialCorrelation []float64 `json:"single_trial_correlation"`
+	// AverageCorrelation is NeuralTest.AverageCorrelation.
+	AverageCorrelation []float64 `json:"average_correlation"`
+	// FEV is FEVResult.FEV.
+	FEV []float64 `json:"fev"`
+	// FEVe is FEVResult.FEVe.
+	FEVe []float64 `json:"feve"`
+	// OracleCorrelation is NeuralTest.OracleCorrelation.
+	OracleCorrelation []float64 `json:"oracle_correlation"`
+	// ConservativeOracleCorrelation is
+	// NeuralTest.ConservativeOracleCorrelation.
 	ConservativeOracleCorrelation []float64 `json:"conservative_oracle_correlation"`
 	// Selected[n] reports whether neuron n enters Mean.
 	Selected []bool `json:"selected"`

@@ -177,11 +177,16 @@ func FitInteraction(y []float64, a, b Predictor) (Fit, error) {
 
 // Coefficient is one row of a fit's coefficient table.
 type Coefficient struct {
-	Name     string  `json:"name"`
+	// Name is InterceptName or the predictor's name.
+	Name string `json:"name"`
+	// Estimate is the fitted coefficient.
 	Estimate float64 `json:"estimate"`
-	StdErr   float64 `json:"stderr"`
-	T        float64 `json:"t"`
-	P        float64 `json:"p"`
+	// StdErr is its standard error.
+	StdErr float64 `json:"stderr"`
+	// T is Estimate/StdErr.
+	T float64 `json:"t"`
+	// P is the two-sided p-value of T.
+	P float64 `json:"p"`
 }
 
 // Coefficient returns the coefficient called name (InterceptName or a
