@@ -62,12 +62,19 @@ func PadImage(img Image, n int) Image {
 // FlipHorizontal returns img mirrored left to right.
 func FlipHorizontal(img Image) Image {
 	out := NewImage(img.H, img.W, img.C)
-	c := img.C
+	c, w := img.C, img.W
 	for y := 0; y < img.H; y++ {
-		row := img.Pix[y*img.W*c : (y+1)*img.W*c]
-		orow := out.Pix[y*img.W*c : (y+1)*img.W*c]
-		for x := 0; x < img.W; x++ {
-			copy(orow[x*c:(x+1)*c], row[(img.W-1-x)*c:(img.W-x)*c])
+		row := img.Pix[y*w*c : (y+1)*w*c]
+		orow := out.Pix[y*w*c : (y+1)*w*c]
+		if c == 3 {
+			for x := 0; x < w; x++ {
+				s, d := 3*(w-1-x), 3*x
+				orow[d], orow[d+1], orow[d+2] = row[s], row[s+1], row[s+2]
+			}
+			continue
+		}
+		for x := 0; x < w; x++ {
+			orow[x] = row[w-1-x]
 		}
 	}
 	return out
@@ -113,17 +120,25 @@ func Rotate(img Image, degrees float64) Image {
 	a5 := fix16(float64(f+float64(d*0.5)) + float64(e*0.5))
 
 	out := NewImage(img.H, img.W, img.C)
-	ch := img.C
-	for y := 0; y < img.H; y++ {
-		xx := a2 + int64(y)*a1
-		yy := a5 + int64(y)*a4
-		for x := 0; x < img.W; x, xx, yy = x+1, xx+a0, yy+a3 {
+	w, h := int64(img.W), int64(img.H)
+	src, dst := img.Pix, out.Pix
+	for y := int64(0); y < h; y++ {
+		xx := a2 + y*a1
+		yy := a5 + y*a4
+		row := dst[y*w*int64(img.C) : (y+1)*w*int64(img.C)]
+		for x := int64(0); x < w; x, xx, yy = x+1, xx+a0, yy+a3 {
 			xin, yin := xx>>16, yy>>16
-			if xin < 0 || xin >= int64(img.W) || yin < 0 || yin >= int64(img.H) {
+			if uint64(xin) >= uint64(w) || uint64(yin) >= uint64(h) {
+				continue // outside the input: keep the zero fill
+			}
+			s := yin*w + xin
+			if img.C == 1 {
+				row[x] = src[s]
 				continue
 			}
-			src := (int(yin)*img.W + int(xin)) * ch
-			copy(out.Pix[(y*img.W+x)*ch:(y*img.W+x+1)*ch], img.Pix[src:src+ch])
+			p := src[3*s : 3*s+3 : 3*s+3]
+			q := row[3*x : 3*x+3 : 3*x+3]
+			q[0], q[1], q[2] = p[0], p[1], p[2]
 		}
 	}
 	return out
@@ -222,20 +237,26 @@ const (
 // one formula is used on every path, clean or corrupted (the original used
 // PIL's integer "L" conversion on corrupted test images only).
 func Gray(img Image, dst []float32) {
-	const r, g, b = float32(grayR), float32(grayG), float32(grayB)
+	// Tables of the weighted channel values: tr[v] = 0.2989·(v/255) in
+	// float32, exactly the product the formula computes, so a look-up
+	// changes no bit of the result.
+	var tr, tg, tb [256]float32
+	for v := range 256 {
+		f := float32(v) / 255
+		tr[v], tg[v], tb[v] = float32(grayR*f), float32(grayG*f), float32(grayB*f)
+	}
 	n := img.H * img.W
 	dst = dst[:n]
 	if img.C == 1 {
 		for i, v := range img.Pix[:n] {
-			f := float32(v) / 255
-			dst[i] = float32(r*f) + float32(g*f) + float32(b*f)
+			dst[i] = tr[v] + tg[v] + tb[v]
 		}
 		return
 	}
 	p := img.Pix[:3*n]
 	for i := range dst {
-		fr, fg, fb := float32(p[3*i])/255, float32(p[3*i+1])/255, float32(p[3*i+2])/255
-		dst[i] = float32(r*fr) + float32(g*fg) + float32(b*fb) // conversions forbid fused multiply-adds
+		q := p[3*i : 3*i+3 : 3*i+3]
+		dst[i] = tr[q[0]] + tg[q[1]] + tb[q[2]]
 	}
 }
 

@@ -325,6 +325,23 @@ func TestGray(t *testing.T) {
 			}
 		})
 	}
+	// Bit-exact against the float32 expression torchvision evaluates:
+	// ToTensor's v/255, then (0.2989·r + 0.587·g) + 0.114·b.
+	rng := rand.New(rand.NewPCG(9, 9))
+	img := NewImage(32, 32, 3)
+	for i := range img.Pix {
+		img.Pix[i] = uint8(rng.IntN(256))
+	}
+	img.Pix[0], img.Pix[1], img.Pix[2] = 255, 255, 255
+	got := make([]float32, 32*32)
+	Gray(img, got)
+	for i := range got {
+		r, g, b := float32(img.Pix[3*i])/255, float32(img.Pix[3*i+1])/255, float32(img.Pix[3*i+2])/255
+		rw, gw, bw := float32(0.2989)*r, float32(0.587)*g, float32(0.114)*b
+		if want := float32(rw+gw) + bw; got[i] != want {
+			t.Fatalf("pixel %d: %v; want %v", i, got[i], want)
+		}
+	}
 	// A gray JPEG converted to RGB gives the same values as the gray image.
 	g := seq(4, 4, 1, 0)
 	a, b := make([]float32, 16), make([]float32, 16)
