@@ -241,9 +241,6 @@ func histQuantile(u float64, bins, counts []float64, log bool) float64 {
 		}
 		acc += p
 	}
-	if log {
-		return bins[len(bins)-1]
-	}
 	return bins[len(bins)-1]
 }
 
