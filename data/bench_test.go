@@ -104,9 +104,9 @@ func BenchmarkLoaderFashionMNIST(b *testing.B) {
 	}
 }
 
-// BenchmarkDecodeRGB measures decoding one 64×64 Tiny ImageNet-like JPEG.
+// BenchmarkDecodeRGB measures decoding one 64×64 colour (4:2:0) JPEG.
 func BenchmarkDecodeRGB(b *testing.B) {
-	fx, err := datatest.WriteTinyImageNetFixture(b.TempDir(), datatest.TinyImageNetOptions{Classes: 1, PerClass: 1, ValPerClass: 0, Seed: 1})
+	fx, err := datatest.WriteTinyImageNetFixture(b.TempDir(), datatest.TinyImageNetOptions{Classes: 1, PerClass: 2, ValPerClass: 0, Seed: 1})
 	if err != nil {
 		b.Fatal(err)
 	}

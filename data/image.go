@@ -44,7 +44,8 @@ func (m Image) RGB() Image {
 	}
 	out := NewImage(m.H, m.W, 3)
 	for i, v := range m.Pix {
-		out.Pix[3*i], out.Pix[3*i+1], out.Pix[3*i+2] = v, v, v
+		q := out.Pix[3*i : 3*i+3 : 3*i+3]
+		q[0], q[1], q[2] = v, v, v
 	}
 	return out
 }
