@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -417,10 +418,17 @@ func asStrings(v any) ([]string, error) {
 		case x.Objects != nil:
 			return objectStrings(x.Objects)
 		default:
+			if ints, err := x.Numeric.Int64s(); err == nil {
+				out := make([]string, len(ints))
+				for i, v := range ints {
+					out[i] = strconv.FormatInt(v, 10)
+				}
+				return out, nil
+			}
 			f := x.Numeric.Float64s()
 			out := make([]string, len(f))
 			for i, v := range f {
-				out[i] = fmt.Sprint(v)
+				out[i] = strconv.FormatFloat(v, 'g', -1, 64)
 			}
 			return out, nil
 		}

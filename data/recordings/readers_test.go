@@ -227,7 +227,7 @@ func TestReadCadenaMatchesPython(t *testing.T) {
 	if r.ImageIDs[0] != 101 || r.ImageIDs[9] != 110 {
 		t.Errorf("image ids %v", r.ImageIDs)
 	}
-	if len(r.Sessions) != 2 || r.Sessions[0].Name != "subject3_session11" {
+	if len(r.Sessions) != 2 || r.Sessions[0].Name != "subject3_session3631896544452" {
 		t.Fatalf("sessions %d, first %q", len(r.Sessions), r.Sessions[0].Name)
 	}
 	wantIDs := [][]int64{{1, 2}, {1, 2, 3}}
@@ -262,10 +262,10 @@ func TestReadCadenaMatchesPython(t *testing.T) {
 			t.Errorf("session %d: neuron ids %v", k, s.NeuronIDs)
 		}
 	}
-	// Session 12 recorded 2 repeats: each test image has 2 trials.
+	// The second session recorded 2 repeats: each test image has 2 trials.
 	for _, g := range r.Sessions[1].TestByImage() {
 		if len(g.Trials) != 2 {
-			t.Errorf("session 12, image %d: %d repeats, want 2", g.Image, len(g.Trials))
+			t.Errorf("second session, image %d: %d repeats, want 2", g.Image, len(g.Trials))
 		}
 	}
 	if !strings.Contains(r.Meta.Notes, "conv1:2") {

@@ -81,7 +81,7 @@ open("bad/truncated.pickle", "wb").write(blob[: len(blob) // 2])
 reps, n_img, n_neu = 4, 10, 5
 images = rng.rand(n_img, 8, 8) * 255
 resp = rng.poisson(2.0, size=(reps, n_img, n_neu)).astype(np.float64)
-session_id = np.array([11, 11, 12, 12, 12])
+session_id = np.array([3631896544452] * 2 + [3632669014376] * 3)
 repetitions = np.array([4, 4, 2, 2, 2])
 resp[2:, :, repetitions == 2] = np.nan
 resp[0, 3, 0] = np.nan  # one isolated missing value
@@ -93,7 +93,7 @@ cad = {"images": images, "responses": resp, "repetitions": repetitions,
 pickle.dump(cad, open("cadena.pkl", "wb"), protocol=3)
 n_train = int(n_img * 0.8)
 out = {}
-for k, sess in enumerate([11, 12]):
+for k, sess in enumerate([3631896544452, 3632669014376]):
     neu = np.where(session_id == sess)[0]
     r = resp[:, :, neu]                           # reps x images x neurons
     keep = ~np.all(np.isnan(r), axis=2)           # trials with any response
