@@ -21,6 +21,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 
+	"github.com/cotrain/cotrain/engine/cpu"
 	"github.com/cotrain/cotrain/engine/simplego"
 )
 
@@ -30,7 +31,7 @@ const EnvVar = "COTRAIN_BACKEND"
 
 // Backend names.
 const (
-	CPU      = "cpu"
+	CPU      = cpu.Name
 	SimpleGo = simplego.Name
 	XLA      = "xla"
 )
@@ -53,7 +54,7 @@ func Open(spec string) (backends.Backend, error) {
 	name, config, _ := strings.Cut(spec, ":")
 	switch name {
 	case CPU:
-		return nil, fmt.Errorf("backend %q is not built yet: use %q", CPU, SimpleGo)
+		return cpu.New(config)
 	case SimpleGo:
 		return simplego.New(config)
 	case XLA:

@@ -15,6 +15,9 @@ func TestOpen(t *testing.T) {
 		errText string
 	}{
 		{spec: "simplego", want: "simplego"},
+		{spec: "cpu", want: "cpu"},
+		{spec: "cpu:threads=1", want: "cpu"},
+		{spec: "cpu:threads=zero", errText: "positive integer"},
 		{spec: "", env: "simplego", want: "simplego"},
 		{spec: "tpu", errText: `unknown backend "tpu"`},
 		{spec: "", env: "tpu", errText: `unknown backend "tpu"`},

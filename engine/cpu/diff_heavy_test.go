@@ -1,0 +1,129 @@
+package cpu_test
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	"github.com/gomlx/gomlx/pkg/core/tensors/images"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/cotrain/cotrain/internal/gradcheck"
+)
+
+// gradOf returns the value of y and the gradients of Σ y·w (w fixed
+// pseudo-random weights) with respect to each input.
+func gradOf(y *graph.Node, xs []*graph.Node) []*graph.Node {
+	g := y.Graph()
+	w := graph.Sin(graph.MulScalar(graph.Iota(g, shapes.Make(y.DType(), y.Shape().Size()), 0), 0.37))
+	loss := graph.ReduceAllSum(graph.Mul(y, graph.Reshape(w, y.Shape().Dimensions...)))
+	return append([]*graph.Node{y}, graph.Gradient(loss, xs...)...)
+}
+
+func TestDot(t *testing.T) {
+	runDiff(t, []diffCase{
+		{name: "matmul odd", fn: one(func(xs []*graph.Node) *graph.Node { return graph.Dot(xs[0], xs[1]) }), inputs: []input{f32(7, 13), f32(13, 19)}},
+		{name: "matmul big", fn: one(func(xs []*graph.Node) *graph.Node { return graph.Dot(xs[0], xs[1]) }), inputs: []input{f32(33, 130), f32(130, 70)}, tol: 1e-4},
+		{name: "contract lhs axis 0", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.DotGeneral(xs[0], []int{0}, nil, xs[1], []int{0}, nil)
+		}), inputs: []input{f32(9, 5), f32(9, 17)}},
+		{name: "contract rhs axis 1", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.DotGeneral(xs[0], []int{1}, nil, xs[1], []int{1}, nil)
+		}), inputs: []input{f32(4, 6), f32(20, 6)}},
+		{name: "batched", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.DotGeneral(xs[0], []int{2}, []int{0}, xs[1], []int{1}, []int{0})
+		}), inputs: []input{f32(3, 5, 4), f32(3, 4, 18)}},
+		{name: "rank 3 free", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.DotGeneral(xs[0], []int{3}, nil, xs[1], []int{0}, nil)
+		}), inputs: []input{f32(2, 3, 3, 8), f32(8, 21)}},
+		{name: "float64", fn: one(func(xs []*graph.Node) *graph.Node { return graph.Dot(xs[0], xs[1]) }), inputs: []input{f64(5, 6), f64(6, 3)}},
+		{name: "dense gradients", fn: func(xs []*graph.Node) []*graph.Node {
+			return gradOf(graph.DotGeneral(xs[0], []int{1}, nil, xs[1], []int{0}, nil), xs)
+		}, inputs: []input{f32(10, 12), f32(12, 23)}},
+	})
+}
+
+func TestConv(t *testing.T) {
+	conv := func(stride int, pad bool) func(xs []*graph.Node) *graph.Node {
+		return func(xs []*graph.Node) *graph.Node {
+			c := graph.Convolve(xs[0], xs[1]).StridePerAxis(stride, stride)
+			if pad {
+				c = c.PadSame()
+			} else {
+				c = c.NoPadding()
+			}
+			return c.Done()
+		}
+	}
+	withGrads := func(f func(xs []*graph.Node) *graph.Node) func(xs []*graph.Node) []*graph.Node {
+		return func(xs []*graph.Node) []*graph.Node { return gradOf(f(xs), xs) }
+	}
+	runDiff(t, []diffCase{
+		{name: "3x3 same", fn: one(conv(1, true)), inputs: []input{f32(2, 9, 7, 5), f32(3, 3, 5, 17)}, tol: 1e-4},
+		{name: "3x3 same gradients", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 9, 7, 5), f32(3, 3, 5, 17)}, tol: 1e-4},
+		{name: "3x3 stride 2", fn: one(conv(2, true)), inputs: []input{f32(3, 8, 9, 4), f32(3, 3, 4, 6)}, tol: 1e-4},
+		{name: "3x3 stride 2 gradients", fn: withGrads(conv(2, true)), inputs: []input{f32(3, 8, 9, 4), f32(3, 3, 4, 6)}, tol: 1e-4},
+		{name: "valid 5x3", fn: withGrads(conv(1, false)), inputs: []input{f32(2, 8, 6, 3), f32(5, 3, 3, 8)}, tol: 1e-4},
+		{name: "1x1", fn: withGrads(conv(1, false)), inputs: []input{f32(4, 2, 2, 33), f32(1, 1, 33, 40)}, tol: 1e-4},
+		{name: "wide channels", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 6, 6, 64), f32(3, 3, 64, 32)}, tol: 1e-4},
+		{name: "float64 gradients", fn: withGrads(conv(1, true)), inputs: []input{f64(2, 5, 5, 3), f64(3, 3, 3, 4)}, tol: 1e-9},
+		{name: "channels first", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.Convolve(xs[0], xs[1]).ChannelsAxis(images.ChannelsFirst).PadSame().Done()
+		}), inputs: []input{f32(2, 3, 6, 5), f32(3, 3, 3, 4)}, tol: 1e-4},
+	})
+}
+
+func TestPoolingGatherRandom(t *testing.T) {
+	maxPool := func(xs []*graph.Node) *graph.Node { return graph.MaxPool(xs[0]).Window(2).Strides(2).NoPadding().Done() }
+	runDiff(t, []diffCase{
+		{name: "maxpool 2x2", fn: one(maxPool), inputs: []input{f32(2, 6, 7, 3)}},
+		{name: "maxpool 2x2 gradient", fn: func(xs []*graph.Node) []*graph.Node { return gradOf(maxPool(xs), xs) }, inputs: []input{f32(2, 6, 8, 3)}},
+		{name: "maxpool 3x3 stride 2 padded", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.MaxPool(xs[0]).Window(3).Strides(2).PadSame().Done()
+		}), inputs: []input{f32(2, 7, 7, 2)}},
+		{name: "meanpool", fn: one(func(xs []*graph.Node) *graph.Node { return graph.MeanPool(xs[0]).Window(2).Done() }), inputs: []input{f32(1, 4, 6, 2)}},
+		{name: "gather rows", fn: func(xs []*graph.Node) []*graph.Node {
+			idx := graph.Const(xs[0].Graph(), [][]int32{{2}, {0}, {2}, {4}})
+			return gradOf(graph.Gather(xs[0], idx), xs)
+		}, inputs: []input{f32(5, 3)}},
+		{name: "gather points", fn: func(xs []*graph.Node) []*graph.Node {
+			idx := graph.Const(xs[0].Graph(), [][][]int32{{{0, 1, 2}, {1, 0, 0}}, {{1, 2, 1}, {0, 2, 2}}})
+			return gradOf(graph.Gather(xs[0], idx), xs)
+		}, inputs: []input{f32(2, 3, 3, 4)}},
+		{name: "random uniform", fn: one(func(xs []*graph.Node) *graph.Node {
+			state := graph.Const(xs[0].Graph(), []uint64{42, 7, 0})
+			_, v := graph.RandomUniform(state, shapes.Make(dtypes.Float32, 5, 7))
+			return graph.Add(v, xs[0])
+		}), inputs: []input{f32(5, 7)}},
+		{name: "random normal float64", fn: func(xs []*graph.Node) []*graph.Node {
+			state := graph.Const(xs[0].Graph(), []uint64{1, 2, 3})
+			s, v := graph.RandomNormal(state, shapes.Make(dtypes.Float64, 3, 3))
+			return []*graph.Node{graph.Add(v, xs[0]), s}
+		}, inputs: []input{f64(3, 3)}},
+	})
+}
+
+// TestOverlappingPoolGradient checks the general SelectAndScatter path
+// (overlapping, padded windows), which SimpleGo cannot run, against finite
+// differences in float64.
+func TestOverlappingPoolGradient(t *testing.T) {
+	b, _ := backendsUnderTest(t)
+	loss := func(_ *context.Context, xs []*graph.Node) *graph.Node {
+		y := graph.MaxPool(xs[0]).Window(3).Strides(2).PadSame().Done()
+		w := graph.Sin(graph.MulScalar(graph.Iota(y.Graph(), shapes.Make(y.DType(), y.Shape().Size()), 0), 0.37))
+		return graph.ReduceAllSum(graph.Mul(y, graph.Reshape(w, y.Shape().Dimensions...)))
+	}
+	rng := rand.New(rand.NewPCG(3, 3))
+	results, err := gradcheck.Check(b, context.New(), loss, []*tensors.Tensor{gradcheck.Random(rng, 2, 7, 7, 2)}, gradcheck.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if r.RelErr > 1e-6 {
+			t.Errorf("%s: relative error %.3g", r.Name, r.RelErr)
+		}
+	}
+}

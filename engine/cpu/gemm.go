@@ -1,0 +1,136 @@
+package cpu
+
+import (
+	"unsafe"
+)
+
+// Micro-tile of the float32 GEMM: mr rows of A by nr columns of B.
+const (
+	mr = 6
+	nr = 16
+)
+
+// sgemm6x16Go is the portable micro-kernel: the same contract as the
+// assembly one, C[0:6, 0:16] (+)= Σ_p A[i](p)·B[p, 0:16].
+func sgemm6x16Go(k int, a *[6]*float32, astride int, b *float32, c *float32, ldc int, accumulate bool) {
+	var acc [mr][nr]float32
+	bs := unsafe.Slice(b, k*nr)
+	for p := range k {
+		bp := bs[p*nr : p*nr+nr]
+		for i := range mr {
+			av := *(*float32)(unsafe.Add(unsafe.Pointer(a[i]), p*astride))
+			row := &acc[i]
+			for j := range nr {
+				row[j] += av * bp[j]
+			}
+		}
+	}
+	for i := range mr {
+		cr := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(c), i*ldc*4)), nr)
+		if accumulate {
+			for j := range nr {
+				cr[j] += acc[i][j]
+			}
+		} else {
+			copy(cr, acc[i][:])
+		}
+	}
+}
+
+// packedB holds B (k × n) as ⌈n/16⌉ panels of k×16 floats, zero-padded.
+type packedB struct {
+	k, n   int
+	panels []float32
+}
+
+func (p *packedB) panel(j int) []float32 { return p.panels[j*p.k*nr : (j+1)*p.k*nr] }
+
+// packB packs B where element (r, c) is at src[r*rs + c*cs].
+func packB(dst []float32, src []float32, k, n, rs, cs int) packedB {
+	np := (n + nr - 1) / nr
+	need := np * k * nr
+	if cap(dst) < need {
+		dst = make([]float32, need)
+	}
+	dst = dst[:need]
+	for j := range np {
+		c0 := j * nr
+		w := min(nr, n-c0)
+		pan := dst[j*k*nr : (j+1)*k*nr]
+		for r := range k {
+			row := pan[r*nr : r*nr+nr]
+			base := r*rs + c0*cs
+			if cs == 1 {
+				copy(row[:w], src[base:base+w])
+			} else {
+				for c := range w {
+					row[c] = src[base+c*cs]
+				}
+			}
+			for c := w; c < nr; c++ {
+				row[c] = 0
+			}
+		}
+	}
+	return packedB{k: k, n: n, panels: dst}
+}
+
+// tile runs the micro-kernel for one mr×nr block of C at (c, ldc) holding
+// rows valid rows and cols valid columns, using scratch when partial.
+type tile struct {
+	scratch [mr * nr]float32
+}
+
+func (t *tile) run(k int, a *[6]*float32, astride int, b []float32, c []float32, ldc, rows, cols int, accumulate bool) {
+	if rows == mr && cols == nr {
+		microKernel(k, a, astride, &b[0], &c[0], ldc, accumulate)
+		return
+	}
+	microKernel(k, a, astride, &b[0], &t.scratch[0], nr, false)
+	for i := range rows {
+		dst := c[i*ldc : i*ldc+cols]
+		src := t.scratch[i*nr : i*nr+cols]
+		if accumulate {
+			for j := range dst {
+				dst[j] += src[j]
+			}
+		} else {
+			copy(dst, src)
+		}
+	}
+}
+
+// gemmRowMajor computes C (m×n, row stride ldc) = A·B for row-major A
+// (m×k, row stride lda) and a packed B, in parallel over row tiles.
+func gemmRowMajor(threads, m int, a []float32, lda int, b packedB, c []float32, ldc int) {
+	k := b.k
+	zero := make([]float32, max(k, 1))
+	tiles := (m + mr - 1) / mr
+	np := (b.n + nr - 1) / nr
+	grain := max(1, 8192/max(1, k*np))
+	parallelFor(threads, tiles, grain, func(from, to int) {
+		var t tile
+		var ptrs [6]*float32
+		for ti := from; ti < to; ti++ {
+			r0 := ti * mr
+			rows := min(mr, m-r0)
+			for i := range mr {
+				if i < rows && k > 0 {
+					ptrs[i] = &a[(r0+i)*lda]
+				} else {
+					ptrs[i] = &zero[0]
+				}
+			}
+			for j := range np {
+				c0 := j * nr
+				if k == 0 {
+					for i := range rows {
+						clear(c[(r0+i)*ldc+c0 : (r0+i)*ldc+c0+min(nr, b.n-c0)])
+					}
+					continue
+				}
+				t.run(k, &ptrs, 4, b.panel(j), c[r0*ldc+c0:], ldc, rows, min(nr, b.n-c0), false)
+			}
+		}
+	})
+}

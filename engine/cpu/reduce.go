@@ -1,0 +1,282 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/gomlx/gomlx/backends"
+)
+
+// reducePlan merges adjacent input axes of the same kind (kept or reduced)
+// into groups.
+type reducePlan struct {
+	dims    []int  // group sizes, outermost first
+	reduced []bool // whether each group is reduced
+	ostride []int  // output stride of each kept group (0 for reduced)
+	outSize int
+}
+
+func planReduce(inDims, axes []int) reducePlan {
+	var p reducePlan
+	for a, d := range inDims {
+		r := slices.Contains(axes, a)
+		if d == 1 {
+			continue // size-1 axes change nothing
+		}
+		if k := len(p.dims); k > 0 && p.reduced[k-1] == r {
+			p.dims[k-1] *= d
+			continue
+		}
+		p.dims = append(p.dims, d)
+		p.reduced = append(p.reduced, r)
+	}
+	if len(p.dims) == 0 {
+		p.dims, p.reduced = []int{1}, []bool{false}
+	}
+	p.ostride = make([]int, len(p.dims))
+	s := 1
+	for g := len(p.dims) - 1; g >= 0; g-- {
+		if !p.reduced[g] {
+			p.ostride[g] = s
+			s *= p.dims[g]
+		}
+	}
+	p.outSize = s
+	return p
+}
+
+// reduceOps combine values into accumulators of type A.
+type reduceOps[T, A any] struct {
+	init    A
+	combine func(acc A, v T) A
+	merge   func(a, b A) A
+	finish  func(a A) T
+}
+
+func floatReduce[T floating](op backends.OpType) (reduceOps[T, float64], bool) {
+	id := func(a, b float64) float64 { return a }
+	switch op {
+	case backends.OpTypeReduceSum:
+		return reduceOps[T, float64]{0, func(a float64, v T) float64 { return a + float64(v) },
+			func(a, b float64) float64 { return a + b }, func(a float64) T { return T(a) }}, true
+	case backends.OpTypeReduceProduct:
+		return reduceOps[T, float64]{1, func(a float64, v T) float64 { return a * float64(v) },
+			func(a, b float64) float64 { return a * b }, func(a float64) T { return T(a) }}, true
+	case backends.OpTypeReduceMax:
+		_ = id
+		return reduceOps[T, float64]{math.Inf(-1), func(a float64, v T) float64 { return maxOf(a, float64(v)) },
+			maxOf[float64], func(a float64) T { return T(a) }}, true
+	case backends.OpTypeReduceMin:
+		return reduceOps[T, float64]{math.Inf(1), func(a float64, v T) float64 { return minOf(a, float64(v)) },
+			minOf[float64], func(a float64) T { return T(a) }}, true
+	}
+	return reduceOps[T, float64]{}, false
+}
+
+func intReduce[T integer](op backends.OpType) (reduceOps[T, T], bool) {
+	var lo, hi T
+	hi = ^lo
+	if hi < lo { // signed: ^0 is −1
+		hi = T(uint64(1)<<(8*sizeOf[T]()-1) - 1)
+		lo = ^hi
+	}
+	switch op {
+	case backends.OpTypeReduceSum:
+		return reduceOps[T, T]{0, func(a, v T) T { return a + v }, func(a, b T) T { return a + b }, func(a T) T { return a }}, true
+	case backends.OpTypeReduceProduct:
+		return reduceOps[T, T]{1, func(a, v T) T { return a * v }, func(a, b T) T { return a * b }, func(a T) T { return a }}, true
+	case backends.OpTypeReduceMax:
+		return reduceOps[T, T]{lo, maxOf[T], maxOf[T], func(a T) T { return a }}, true
+	case backends.OpTypeReduceMin:
+		return reduceOps[T, T]{hi, minOf[T], minOf[T], func(a T) T { return a }}, true
+	}
+	return reduceOps[T, T]{}, false
+}
+
+func boolReduce(op backends.OpType) (reduceOps[bool, bool], bool) {
+	switch op {
+	case backends.OpTypeReduceLogicalAnd, backends.OpTypeReduceMin, backends.OpTypeReduceProduct:
+		and := func(a, b bool) bool { return a && b }
+		return reduceOps[bool, bool]{true, and, and, func(a bool) bool { return a }}, true
+	case backends.OpTypeReduceLogicalOr, backends.OpTypeReduceMax, backends.OpTypeReduceSum:
+		or := func(a, b bool) bool { return a || b }
+		return reduceOps[bool, bool]{false, or, or, func(a bool) bool { return a }}, true
+	}
+	return reduceOps[bool, bool]{}, false
+}
+
+// runReduce reduces in (row-major over plan's groups) into out.
+func runReduce[T, A any](threads int, p reducePlan, ops reduceOps[T, A], in, out []T) {
+	g := len(p.dims)
+	inner := p.dims[g-1]
+	innerReduced := p.reduced[g-1]
+	rows := len(in) / max(inner, 1)
+	outer := p.dims[:g-1]
+
+	work := func(acc []A, from, to int) {
+		idx := make([]int, len(outer))
+		rem := from
+		for i := len(outer) - 1; i >= 0; i-- {
+			idx[i] = rem % outer[i]
+			rem /= outer[i]
+		}
+		off := 0
+		for i := range outer {
+			off += idx[i] * p.ostride[i]
+		}
+		for r := from; r < to; r++ {
+			row := in[r*inner : (r+1)*inner]
+			if innerReduced {
+				a := acc[off]
+				for _, v := range row {
+					a = ops.combine(a, v)
+				}
+				acc[off] = a
+			} else {
+				dst := acc[off : off+inner]
+				for j, v := range row {
+					dst[j] = ops.combine(dst[j], v)
+				}
+			}
+			for i := len(outer) - 1; i >= 0; i-- {
+				idx[i]++
+				off += p.ostride[i]
+				if idx[i] < outer[i] {
+					break
+				}
+				off -= p.ostride[i] * outer[i]
+				idx[i] = 0
+			}
+		}
+	}
+	newAcc := func() []A {
+		a := make([]A, p.outSize)
+		for i := range a {
+			a[i] = ops.init
+		}
+		return a
+	}
+	parts := min(threads, max(1, len(in)/elementGrain))
+	if parts <= 1 || rows < parts {
+		acc := newAcc()
+		work(acc, 0, rows)
+		for i, a := range acc {
+			out[i] = ops.finish(a)
+		}
+		return
+	}
+	accs := make([][]A, parts)
+	per := (rows + parts - 1) / parts
+	parallelFor(parts, parts, 1, func(from, to int) {
+		for t := from; t < to; t++ {
+			accs[t] = newAcc()
+			work(accs[t], t*per, min((t+1)*per, rows))
+		}
+	})
+	for i := range out {
+		a := accs[0][i]
+		for t := 1; t < parts; t++ {
+			a = ops.merge(a, accs[t][i])
+		}
+		out[i] = ops.finish(a)
+	}
+}
+
+func reduceKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
+	p := planReduce(in[0].shape.Dimensions, n.attr.([]int))
+	out := x.alloc(n.outs[0].shape)
+	th := x.b.threads
+	ok := false
+	switch o := out.flat.(type) {
+	case []float32:
+		var ops reduceOps[float32, float64]
+		if ops, ok = floatReduce[float32](n.op); ok {
+			runReduce(th, p, ops, in[0].flat.([]float32), o)
+		}
+	case []float64:
+		var ops reduceOps[float64, float64]
+		if ops, ok = floatReduce[float64](n.op); ok {
+			runReduce(th, p, ops, in[0].flat.([]float64), o)
+		}
+	case []int32:
+		ok = reduceInt(th, n.op, p, in[0].flat.([]int32), o)
+	case []int64:
+		ok = reduceInt(th, n.op, p, in[0].flat.([]int64), o)
+	case []uint32:
+		ok = reduceInt(th, n.op, p, in[0].flat.([]uint32), o)
+	case []uint64:
+		ok = reduceInt(th, n.op, p, in[0].flat.([]uint64), o)
+	case []bool:
+		var ops reduceOps[bool, bool]
+		if ops, ok = boolReduce(n.op); ok {
+			runReduce(th, p, ops, in[0].flat.([]bool), o)
+		}
+	}
+	if !ok {
+		x.b.release(out)
+		return nil, fmt.Errorf("%s is not implemented for %s", n.op, out.shape.DType)
+	}
+	return []*Buffer{out}, nil
+}
+
+func reduceInt[T integer](th int, op backends.OpType, p reducePlan, in, out []T) bool {
+	ops, ok := intReduce[T](op)
+	if ok {
+		runReduce(th, p, ops, in, out)
+	}
+	return ok
+}
+
+// argMinMaxKernel returns the index of the first minimum or maximum along
+// an axis; a NaN wins, as in XLA.
+func argMinMaxKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
+	a := n.attr.(argMinMaxAttr)
+	dims := in[0].shape.Dimensions
+	outer, d, inner := product(dims[:a.axis]), dims[a.axis], product(dims[a.axis+1:])
+	out := x.alloc(n.outs[0].shape)
+	idx := make([]int, outer*inner)
+	switch v := in[0].flat.(type) {
+	case []float32:
+		argBest(v, outer, d, inner, a.isMin, idx)
+	case []float64:
+		argBest(v, outer, d, inner, a.isMin, idx)
+	case []int32:
+		argBest(v, outer, d, inner, a.isMin, idx)
+	case []int64:
+		argBest(v, outer, d, inner, a.isMin, idx)
+	default:
+		return nil, fmt.Errorf("ArgMinMax is not implemented for %s", in[0].shape.DType)
+	}
+	switch o := out.flat.(type) {
+	case []int32:
+		for i, j := range idx {
+			o[i] = int32(j)
+		}
+	case []int64:
+		for i, j := range idx {
+			o[i] = int64(j)
+		}
+	default:
+		return nil, fmt.Errorf("ArgMinMax output %s is not implemented", out.shape.DType)
+	}
+	return []*Buffer{out}, nil
+}
+
+func argBest[T number](v []T, outer, d, inner int, isMin bool, idx []int) {
+	for o := range outer {
+		for i := range inner {
+			best, bi := v[o*d*inner+i], 0
+			for k := 1; k < d; k++ {
+				c := v[(o*d+k)*inner+i]
+				if best != best {
+					break
+				}
+				if c != c || (isMin && c < best) || (!isMin && c > best) {
+					best, bi = c, k
+				}
+			}
+			idx[o*inner+i] = bi
+		}
+	}
+}

@@ -1,0 +1,193 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/gomlx/gomlx/backends"
+)
+
+// windowGeom walks the windows of ReduceWindow and SelectAndScatter.
+type windowGeom struct {
+	in, out, win, st []int
+	pad              [][2]int
+	inSt             []int
+}
+
+func newWindowGeom(a windowAttr, in, out []int) windowGeom {
+	return windowGeom{in: in, out: out, win: a.window, st: a.strides, pad: a.paddings, inSt: strides(in)}
+}
+
+// each calls fn with the flat input index of every in-bounds element of the
+// window of output position opos (a multi-index).
+func (g *windowGeom) each(opos []int, wpos []int, fn func(off int)) {
+	rank := len(g.in)
+	for i := range wpos {
+		wpos[i] = 0
+	}
+	total := product(g.win)
+	for range total {
+		off, ok := 0, true
+		for d := range rank {
+			p := opos[d]*g.st[d] - g.pad[d][0] + wpos[d]
+			if p < 0 || p >= g.in[d] {
+				ok = false
+				break
+			}
+			off += p * g.inSt[d]
+		}
+		if ok {
+			fn(off)
+		}
+		for d := rank - 1; d >= 0; d-- {
+			wpos[d]++
+			if wpos[d] < g.win[d] {
+				break
+			}
+			wpos[d] = 0
+		}
+	}
+}
+
+func reduceWindowKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
+	a := n.attr.(windowAttr)
+	out := x.alloc(n.outs[0].shape)
+	g := newWindowGeom(a, in[0].shape.Dimensions, out.shape.Dimensions)
+	switch o := out.flat.(type) {
+	case []float32:
+		reduceWindow(x.b.threads, &g, a.reduce, in[0].flat.([]float32), o)
+	case []float64:
+		reduceWindow(x.b.threads, &g, a.reduce, in[0].flat.([]float64), o)
+	default:
+		x.b.release(out)
+		return nil, fmt.Errorf("ReduceWindow is not implemented for %s", out.shape.DType)
+	}
+	return []*Buffer{out}, nil
+}
+
+func reduceWindow[T floating](threads int, g *windowGeom, op backends.ReduceOpType, in, out []T) {
+	if pool2x2NHWC(threads, g, op, in, out) {
+		return
+	}
+	parallelFor(threads, len(out), 1024, func(from, to int) {
+		opos := make([]int, len(g.out))
+		wpos := make([]int, len(g.out))
+		for i := from; i < to; i++ {
+			decode(i, g.out, opos)
+			var acc float64
+			switch op {
+			case backends.ReduceOpMax:
+				acc = math.Inf(-1)
+			case backends.ReduceOpMin:
+				acc = math.Inf(1)
+			case backends.ReduceOpProduct:
+				acc = 1
+			}
+			g.each(opos, wpos, func(off int) {
+				v := float64(in[off])
+				switch op {
+				case backends.ReduceOpMax:
+					acc = maxOf(acc, v)
+				case backends.ReduceOpMin:
+					acc = minOf(acc, v)
+				case backends.ReduceOpSum:
+					acc += v
+				case backends.ReduceOpProduct:
+					acc *= v
+				}
+			})
+			out[i] = T(acc)
+		}
+	})
+}
+
+// pool2x2NHWC is the fast path for 2×2, stride-2, unpadded max pooling over
+// the middle two axes of a rank-4 tensor.
+func pool2x2NHWC[T floating](threads int, g *windowGeom, op backends.ReduceOpType, in, out []T) bool {
+	if op != backends.ReduceOpMax || len(g.in) != 4 || !equalInts(g.win, []int{1, 2, 2, 1}) ||
+		!equalInts(g.st, []int{1, 2, 2, 1}) || g.pad[1] != [2]int{} || g.pad[2] != [2]int{} {
+		return false
+	}
+	n, h, w, c := g.in[0], g.in[1], g.in[2], g.in[3]
+	oh, ow := g.out[1], g.out[2]
+	parallelFor(threads, n*oh, 8, func(from, to int) {
+		for r := from; r < to; r++ {
+			b, y := r/oh, r%oh
+			for xo := range ow {
+				i00 := ((b*h+2*y)*w + 2*xo) * c
+				i01, i10, i11 := i00+c, i00+w*c, i00+w*c+c
+				o := out[((b*oh+y)*ow+xo)*c : ((b*oh+y)*ow+xo+1)*c]
+				for k := range o {
+					o[k] = maxOf(maxOf(in[i00+k], in[i01+k]), maxOf(in[i10+k], in[i11+k]))
+				}
+			}
+		}
+	})
+	return true
+}
+
+// selectAndScatterKernel sends each source value to the position its
+// window selected: the first maximum (or minimum), XLA's rule for ties.
+func selectAndScatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
+	a := n.attr.(windowAttr)
+	out := x.alloc(n.outs[0].shape)
+	g := newWindowGeom(a, in[0].shape.Dimensions, in[1].shape.Dimensions)
+	isMax := a.reduce == backends.ReduceOpMax
+	switch o := out.flat.(type) {
+	case []float32:
+		selectAndScatter(&g, isMax, in[0].flat.([]float32), in[1].flat.([]float32), o)
+	case []float64:
+		selectAndScatter(&g, isMax, in[0].flat.([]float64), in[1].flat.([]float64), o)
+	default:
+		x.b.release(out)
+		return nil, fmt.Errorf("%s is not implemented for %s", n.op, out.shape.DType)
+	}
+	return []*Buffer{out}, nil
+}
+
+func selectAndScatter[T floating](g *windowGeom, isMax bool, operand, source, out []T) {
+	clear(out)
+	if len(g.in) == 4 && equalInts(g.win, []int{1, 2, 2, 1}) && equalInts(g.st, []int{1, 2, 2, 1}) &&
+		g.pad[1] == [2]int{} && g.pad[2] == [2]int{} && isMax {
+		n, h, w, c := g.in[0], g.in[1], g.in[2], g.in[3]
+		oh, ow := g.out[1], g.out[2]
+		for b := range n {
+			for y := range oh {
+				for xo := range ow {
+					i00 := ((b*h+2*y)*w + 2*xo) * c
+					cand := [4]int{i00, i00 + c, i00 + w*c, i00 + w*c + c}
+					src := source[((b*oh+y)*ow+xo)*c:]
+					for k := range c {
+						best := cand[0] + k
+						for _, o := range cand[1:] {
+							if operand[o+k] > operand[best] {
+								best = o + k
+							}
+						}
+						out[best] += src[k]
+					}
+				}
+			}
+		}
+		return
+	}
+	opos := make([]int, len(g.out))
+	wpos := make([]int, len(g.out))
+	for i, s := range source {
+		decode(i, g.out, opos)
+		best := -1
+		g.each(opos, wpos, func(off int) {
+			if best < 0 {
+				best = off
+				return
+			}
+			v, b := operand[off], operand[best]
+			if (isMax && v > b) || (!isMax && v < b) {
+				best = off
+			}
+		})
+		if best >= 0 {
+			out[best] += s
+		}
+	}
+}
