@@ -284,28 +284,44 @@ func (b *Builder) floatPredicate(op backends.OpType, x backends.Op) (backends.Op
 }
 
 // Add implements backends.Builder.
-func (b *Builder) Add(l, r backends.Op) (backends.Op, error) { return b.binary(backends.OpTypeAdd, l, r) }
+func (b *Builder) Add(l, r backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeAdd, l, r)
+}
 
 // Sub implements backends.Builder.
-func (b *Builder) Sub(l, r backends.Op) (backends.Op, error) { return b.binary(backends.OpTypeSub, l, r) }
+func (b *Builder) Sub(l, r backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeSub, l, r)
+}
 
 // Mul implements backends.Builder.
-func (b *Builder) Mul(l, r backends.Op) (backends.Op, error) { return b.binary(backends.OpTypeMul, l, r) }
+func (b *Builder) Mul(l, r backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeMul, l, r)
+}
 
 // Div implements backends.Builder.
-func (b *Builder) Div(l, r backends.Op) (backends.Op, error) { return b.binary(backends.OpTypeDiv, l, r) }
+func (b *Builder) Div(l, r backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeDiv, l, r)
+}
 
 // Pow implements backends.Builder.
-func (b *Builder) Pow(l, r backends.Op) (backends.Op, error) { return b.binary(backends.OpTypePow, l, r) }
+func (b *Builder) Pow(l, r backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypePow, l, r)
+}
 
 // Rem implements backends.Builder.
-func (b *Builder) Rem(l, r backends.Op) (backends.Op, error) { return b.binary(backends.OpTypeRem, l, r) }
+func (b *Builder) Rem(l, r backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeRem, l, r)
+}
 
 // Max implements backends.Builder.
-func (b *Builder) Max(l, r backends.Op) (backends.Op, error) { return b.binary(backends.OpTypeMax, l, r) }
+func (b *Builder) Max(l, r backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeMax, l, r)
+}
 
 // Min implements backends.Builder.
-func (b *Builder) Min(l, r backends.Op) (backends.Op, error) { return b.binary(backends.OpTypeMin, l, r) }
+func (b *Builder) Min(l, r backends.Op) (backends.Op, error) {
+	return b.binary(backends.OpTypeMin, l, r)
+}
 
 // BitwiseAnd implements backends.Builder.
 func (b *Builder) BitwiseAnd(l, r backends.Op) (backends.Op, error) {
@@ -766,9 +782,9 @@ func (b *Builder) Dot(lhs, rhs backends.Op) (backends.Op, error) {
 
 // convAttr holds ConvGeneral's parameters.
 type convAttr struct {
-	axes                                      backends.ConvolveAxesConfig
+	axes                                     backends.ConvolveAxesConfig
 	strides, inputDilations, kernelDilations []int
-	paddings                                  [][2]int
+	paddings                                 [][2]int
 }
 
 // ConvGeneral implements backends.Builder (without feature or batch groups).
@@ -810,7 +826,7 @@ func ones(s []int, n int) []int {
 
 // gatherAttr holds Gather's parameters.
 type gatherAttr struct {
-	indexVectorAxis                                           int
+	indexVectorAxis                                                 int
 	offsetOutputAxes, collapsedSliceAxes, startIndexMap, sliceSizes []int
 }
 

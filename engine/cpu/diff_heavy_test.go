@@ -77,7 +77,9 @@ func TestConv(t *testing.T) {
 }
 
 func TestPoolingGatherRandom(t *testing.T) {
-	maxPool := func(xs []*graph.Node) *graph.Node { return graph.MaxPool(xs[0]).Window(2).Strides(2).NoPadding().Done() }
+	maxPool := func(xs []*graph.Node) *graph.Node {
+		return graph.MaxPool(xs[0]).Window(2).Strides(2).NoPadding().Done()
+	}
 	runDiff(t, []diffCase{
 		{name: "maxpool 2x2", fn: one(maxPool), inputs: []input{f32(2, 6, 7, 3)}},
 		{name: "maxpool 2x2 gradient", fn: func(xs []*graph.Node) []*graph.Node { return gradOf(maxPool(xs), xs) }, inputs: []input{f32(2, 6, 8, 3)}},

@@ -258,7 +258,9 @@ func TestShapeOps(t *testing.T) {
 		{name: "reshape", fn: one(func(xs []*graph.Node) *graph.Node { return graph.Reshape(xs[0], 6, 20) }), inputs: []input{f32(2, 3, 4, 5)}},
 		{name: "transpose 0231", fn: one(func(xs []*graph.Node) *graph.Node { return graph.TransposeAllDims(xs[0], 0, 2, 3, 1) }), inputs: []input{f32(2, 3, 4, 5)}},
 		{name: "transpose 2d", fn: one(func(xs []*graph.Node) *graph.Node { return graph.Transpose(xs[0], 0, 1) }), inputs: []input{f64(7, 3)}},
-		{name: "broadcast in dim", fn: one(func(xs []*graph.Node) *graph.Node { return graph.BroadcastToDims(graph.Reshape(xs[0], 1, 3, 1), 4, 3, 5) }), inputs: []input{f32(3)}},
+		{name: "broadcast in dim", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.BroadcastToDims(graph.Reshape(xs[0], 1, 3, 1), 4, 3, 5)
+		}), inputs: []input{f32(3)}},
 		{name: "broadcast prefix", fn: one(func(xs []*graph.Node) *graph.Node { return graph.BroadcastPrefix(xs[0], 2, 3) }), inputs: []input{f32(4, 2)}},
 		{name: "slice strided", fn: one(func(xs []*graph.Node) *graph.Node {
 			return graph.Slice(xs[0], graph.AxisRange(1, 3), graph.AxisRange(0, 7).Stride(3), graph.AxisRange())

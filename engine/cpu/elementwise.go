@@ -780,4 +780,3 @@ func convertTo[D, S number](d []D, s []S) {
 		d[i] = D(v)
 	}
 }
-
