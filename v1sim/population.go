@@ -210,9 +210,10 @@ func gabor(box rect, cx, cy, theta, f, phase, sx, sy float64) []float32 {
 }
 
 // Drive returns the neuron's contrast drive d (1 for an optimal
-// unit-contrast grating) and its normalization signal p (the local RMS
-// contrast energy in the neuron's band, 1 for a unit-contrast grating) for
-// an image of the population's size with pixels in [0, 1]. Drive is defined
+// unit-contrast grating) and its normalization signal p (the square root of
+// the pooled Gabor energy at the neuron's position and spatial frequency
+// over all orientations, 1 for an optimal unit-contrast grating) for an
+// image of the population's size with pixels in [0, 1]. Drive is defined
 // for the neurons of a Population, whose filters NewPopulation samples.
 func (n *Neuron) Drive(img []float32, w int) (d, p float64) {
 	e := dot(n.box, n.even, img, w)

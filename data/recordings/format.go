@@ -77,9 +77,9 @@ func Save(path string, r *Recordings) error {
 	return npy.WriteNPZ(path, entries, true)
 }
 
-// Load reads and validates a recordings file written by Save (or by the
-// Python recipe in docs/recordings.md). Errors name the file and the
-// field.
+// Load reads and validates a recordings file written by Save, or by any
+// tool following the layout in docs/recordings.md. Errors name the file
+// and the field.
 func Load(path string) (*Recordings, error) {
 	arrays, err := npy.ReadNPZ(path)
 	if err != nil {
