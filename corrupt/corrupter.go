@@ -120,21 +120,17 @@ func (c *Corrupter) ApplyInto(dst []uint8, name string, severity int, img Image,
 	}
 	ws := c.pool.Get().(*workspace)
 	defer c.pool.Put(ws)
-	if err := c.apply(id, severity-1, img, dst, rng, ws); err != nil {
-		return fmt.Errorf("corrupting with %s: %w", name, err)
-	}
+	c.apply(id, severity-1, img, dst, rng, ws)
 	if q := c.opts.FinalJPEGQuality; q > 0 {
 		tmp := ws.u8b(len(dst))
 		copy(tmp, dst)
-		if err := jpegRoundTrip(q, Image{W: img.W, H: img.H, C: img.C, Pix: tmp}, dst, &ws.jpg); err != nil {
-			return fmt.Errorf("corrupting with %s: final %w", name, err)
-		}
+		libjpegRoundTrip(q, Image{W: img.W, H: img.H, C: img.C, Pix: tmp}, dst, &ws.jpg)
 	}
 	return nil
 }
 
 // apply dispatches one corruption; s is the 0-based severity.
-func (c *Corrupter) apply(id, s int, img Image, dst []uint8, rng *rand.Rand, ws *workspace) error {
+func (c *Corrupter) apply(id, s int, img Image, dst []uint8, rng *rand.Rand, ws *workspace) {
 	p := c.p
 	switch id {
 	case idGaussian:
@@ -178,9 +174,8 @@ func (c *Corrupter) apply(id, s int, img Image, dst []uint8, rng *rand.Rand, ws 
 	case idPixelate:
 		pixelate(p.pixelate[s], c.tiny, img, dst)
 	case idJPEG:
-		return jpegRoundTrip(p.jpeg[s], img, dst, &ws.jpg)
+		libjpegRoundTrip(p.jpeg[s], img, dst, &ws.jpg)
 	}
-	return nil
 }
 
 // ApplyBatch corrupts every image of imgs with the named corruption and

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
-	_ "image/png" // frost directories hold PNG or JPEG files (JPEG is registered by jpeg.go)
+	_ "image/png" // frost directories hold PNG or JPEG files
 	"math"
 	"math/rand/v2"
 	"os"

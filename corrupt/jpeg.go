@@ -1,11 +1,9 @@
 package corrupt
 
 import (
-	"bytes"
-	"fmt"
 	"image"
 	"image/color"
-	"image/jpeg"
+	_ "image/jpeg" // frost directories may hold JPEG photographs
 )
 
 // libjpeg's YCbCr → RGB tables (jdcolor.c build_ycc_rgb_table): 16-bit
@@ -169,55 +167,4 @@ func libjpegRGB(m *image.YCbCr, dst []uint8) {
 			}
 		}
 	}
-}
-
-// jpegRoundTrip encodes img as a baseline JPEG at the given quality with
-// Go's image/jpeg (IJG quality scaling, 4:2:0 chroma for RGB, a single
-// luma component for gray) and decodes it again, converting colour as
-// libjpeg does (see libjpegRGB).
-func jpegRoundTrip(quality int, img Image, dst []uint8, ws *jpegScratch) error {
-	ws.buf.Reset()
-	var src image.Image
-	if img.C == 1 {
-		g := &ws.gray
-		if len(g.Pix) != len(img.Pix) {
-			*g = *image.NewGray(image.Rect(0, 0, img.W, img.H))
-		}
-		copy(g.Pix, img.Pix)
-		src = g
-	} else {
-		r := &ws.rgba
-		if r.Rect.Dx() != img.W || r.Rect.Dy() != img.H {
-			*r = *image.NewRGBA(image.Rect(0, 0, img.W, img.H))
-		}
-		for i := 0; i < img.W*img.H; i++ {
-			r.Pix[4*i], r.Pix[4*i+1], r.Pix[4*i+2], r.Pix[4*i+3] = img.Pix[3*i], img.Pix[3*i+1], img.Pix[3*i+2], 255
-		}
-		src = r
-	}
-	if err := jpeg.Encode(&ws.buf, src, &jpeg.Options{Quality: quality}); err != nil {
-		return fmt.Errorf("encoding JPEG at quality %d: %w", quality, err)
-	}
-	dec, err := jpeg.Decode(bytes.NewReader(ws.buf.Bytes()))
-	if err != nil {
-		return fmt.Errorf("decoding JPEG at quality %d: %w", quality, err)
-	}
-	switch d := dec.(type) {
-	case *image.Gray:
-		for y := 0; y < img.H; y++ {
-			copy(dst[y*img.W:(y+1)*img.W], d.Pix[y*d.Stride:y*d.Stride+img.W])
-		}
-	case *image.YCbCr:
-		libjpegRGB(d, dst)
-	default:
-		return fmt.Errorf("decoding JPEG at quality %d: unexpected image type %T", quality, dec)
-	}
-	return nil
-}
-
-// jpegScratch holds reusable encoder input and output buffers.
-type jpegScratch struct {
-	buf  bytes.Buffer
-	rgba image.RGBA
-	gray image.Gray
 }

@@ -80,21 +80,21 @@ func TestZoomFactorsMatchNumpy(t *testing.T) {
 
 // deterministicTolerance is, per corruption, the least fraction of output
 // values that must equal the reference exactly and the largest allowed
-// difference. Pixelate, zoom, contrast and brightness replicate the
-// reference arithmetic; defocus differs only where OpenCV's DFT-based
-// filter2D lands within 1e-15 of an integer; JPEG uses Go's codec (see
-// docs/corruptions.md).
+// difference. All replicate the reference arithmetic bit for bit on the
+// fixtures; defocus is allowed rare ±1 differences because OpenCV's
+// filter2D sums in an order of its own (it may use a DFT), so a value
+// within 1e-15 of an integer can truncate either way.
 var deterministicTolerance = map[string]struct {
 	exact   float64
 	maxDiff int
 	meanAbs float64
 }{
-	"defocus_blur":     {0.99, 1, 0.01},
-	"zoom_blur":        {0.999, 1, 0.001},
-	"contrast":         {0.999, 1, 0.001},
-	"brightness":       {0.999, 1, 0.001},
+	"defocus_blur":     {0.995, 1, 0.005},
+	"zoom_blur":        {1, 0, 0},
+	"contrast":         {1, 0, 0},
+	"brightness":       {1, 0, 0},
 	"pixelate":         {1, 0, 0},
-	"jpeg_compression": {0.5, 12, 1.0},
+	"jpeg_compression": {1, 0, 0},
 }
 
 func TestDeterministicCorruptionsMatchReference(t *testing.T) {
@@ -108,12 +108,21 @@ func TestDeterministicCorruptionsMatchReference(t *testing.T) {
 				cs[o.Table] = c
 			}
 			img := f.image(o.Image)
-			got, err := c.Apply(o.Corruption, o.Severity, img, rand.New(rand.NewPCG(1, 2)))
-			if err != nil {
-				t.Fatal(err)
+			var got Image
+			tol := deterministicTolerance[o.Corruption]
+			if o.Corruption == "final_jpeg85" {
+				// The Tiny-ImageNet-C save step (Options.FinalJPEGQuality).
+				got = NewImage(img.W, img.H, img.C)
+				libjpegRoundTrip(85, img, got.Pix, &jpegScratch{})
+				tol = deterministicTolerance["jpeg_compression"]
+			} else {
+				var err error
+				got, err = c.Apply(o.Corruption, o.Severity, img, rand.New(rand.NewPCG(1, 2)))
+				if err != nil {
+					t.Fatal(err)
+				}
 			}
 			exact, maxDiff, meanAbs := agreement(got.Pix, f.u8(o.Pix))
-			tol := deterministicTolerance[o.Corruption]
 			if exact < tol.exact || maxDiff > tol.maxDiff || meanAbs > tol.meanAbs {
 				t.Errorf("agreement with reference: %.4f exact, max |Δ| %d, mean |Δ| %.4f; want ≥ %.4f, ≤ %d, ≤ %.4f",
 					exact, maxDiff, meanAbs, tol.exact, tol.maxDiff, tol.meanAbs)

@@ -266,6 +266,11 @@ def main():
                                      pix=b64(contrast(img, p["contrast"][s]))))
                     outs.append(dict(table=t, image=name, corruption="brightness", severity=s + 1,
                                      pix=b64(brightness(img, p["brightness"][s]))))
+    # JPEG of an odd-sized image at the Tiny-ImageNet-C save quality.
+    odd = synthetic(33, 37, 3, 4)
+    fx["images"]["odd"] = dict(h=33, w=37, c=3, pix=b64(odd))
+    outs.append(dict(table="imagenet", image="odd", corruption="final_jpeg85", severity=0,
+                     pix=b64(jpeg(odd, 85))))
     fx["outputs"] = outs
 
     # Pillow nearest/box resize tables on awkward sizes.
