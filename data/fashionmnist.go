@@ -24,21 +24,17 @@ const (
 // fashionMNISTValidation is the size of the Fashion-MNIST validation split.
 const fashionMNISTValidation = 10000
 
-// fashionMNISTClasses are the Fashion-MNIST class names in label order.
-var fashionMNISTClasses = [...]string{
-	"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-	"Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-}
-
 // FashionMNISTClasses returns the ten class names in label order.
 func FashionMNISTClasses() []string {
-	return append([]string(nil), fashionMNISTClasses[:]...)
+	return []string{
+		"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+		"Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+	}
 }
 
 // FashionMNIST is the Fashion-MNIST data set held in memory: 60,000
 // training and 10,000 test images of 28×28 gray pixels.
 type FashionMNIST struct {
-	dir   string
 	train *idxSet
 	test  *idxSet
 }
@@ -58,7 +54,7 @@ func OpenFashionMNIST(dir string) (*FashionMNIST, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &FashionMNIST{dir: dir, train: train, test: test}, nil
+	return &FashionMNIST{train: train, test: test}, nil
 }
 
 // Classes returns the class names in label order.
@@ -104,7 +100,7 @@ func readIDXSet(dir, prefix, name string) (*idxSet, error) {
 			prefix, dir, images.Dims, labels.Dims)
 	}
 	for i, l := range labels.Data {
-		if int(l) >= len(fashionMNISTClasses) {
+		if l > 9 {
 			return nil, fmt.Errorf("fashion-mnist: %s label %d is %d; want 0..9", prefix, i, l)
 		}
 	}

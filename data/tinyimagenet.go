@@ -26,11 +26,6 @@ const tinyImageNetHelp = "expected the extracted tiny-imagenet-200 folder: train
 // reextract is the fix suggested for a damaged or missing image file.
 const reextract = "re-extract tiny-imagenet-200.zip"
 
-// imageExtensions are the file name endings torchvision's ImageFolder
-// accepts (compared in lower case); the train listing keeps the same files
-// so that its indices, and so the split, match the original.
-var imageExtensions = [...]string{".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"}
-
 // TinyImageNetOptions configures OpenTinyImageNet.
 type TinyImageNetOptions struct {
 	// Cache keeps each decoded image in memory (uint8 RGB, 12 KiB for a
@@ -163,10 +158,13 @@ func isDir(path string, e fs.DirEntry) bool {
 	return err == nil && st.IsDir()
 }
 
-// hasImageExtension reports whether ImageFolder would take the file.
+// hasImageExtension reports whether ImageFolder would take the file: its
+// name ends, in lower case, with one of torchvision's image extensions. The
+// training listing keeps the same files as the original so that its
+// indices, and so the split, match.
 func hasImageExtension(name string) bool {
 	lower := strings.ToLower(name)
-	for _, ext := range imageExtensions {
+	for _, ext := range [...]string{".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp"} {
 		if strings.HasSuffix(lower, ext) {
 			return true
 		}

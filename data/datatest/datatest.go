@@ -61,6 +61,8 @@ func WriteTinyImageNet(dir string, classes, perClass, valPerClass int, seed uint
 
 // WriteTinyImageNetFixture writes a miniature Tiny ImageNet as
 // WriteTinyImageNet does, with the given options, and says what it wrote.
+// Files are written directly rather than atomically: the fixture is test
+// scaffolding in a fresh folder, and a failed write fails the test.
 func WriteTinyImageNetFixture(dir string, opt TinyImageNetOptions) (*TinyImageNetFixture, error) {
 	if opt.Classes <= 0 || opt.PerClass <= 0 || opt.ValPerClass < 0 {
 		return nil, fmt.Errorf("tiny imagenet fixture: %d classes, %d per class, %d val per class: want positive, positive, non-negative",
