@@ -408,53 +408,86 @@ func (c *canvas) dendrite(rng *rand.Rand, x, y, th, length float64, depth int, a
 	}
 }
 
+// blurWrap smooths v (w×h) in place with a Gaussian of the given sigma,
+// wrapping around the edges.
+func blurWrap(v []float64, w, h int, sigma float64) {
+	if sigma <= 0 {
+		return
+	}
+	k := scipyGaussianKernel(sigma, 3)
+	r := len(k) / 2
+	tmp := make([]float64, len(v))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			s := 0.0
+			for j, kw := range k {
+				s += kw * v[y*w+((x+j-r)%w+w)%w]
+			}
+			tmp[y*w+x] = s
+		}
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			s := 0.0
+			for j, kw := range k {
+				s += kw * tmp[((y+j-r)%h+h)%h*w+x]
+			}
+			v[y*w+x] = s
+		}
+	}
+}
+
 // proceduralFrost generates frost texture idx: a seeded, deterministic
 // stand-in for the photograph frost{idx+1} of ImageNet-C, built from a
-// plasma-fractal haze, crystals drawn as branching anti-aliased lines,
-// fine grain, a saturating tone curve, and a per-channel affine map to the
-// photograph's colour mean and standard deviation.
+// plasma-fractal haze, ice crystals drawn as branching anti-aliased lines
+// (softened by a small blur and a saturating tone curve), fine grain, and a
+// per-channel affine map to the photograph's colour mean and standard
+// deviation.
 func proceduralFrost(idx int) *rgbImage {
 	st := frostStyles[idx]
 	rng := rand.New(rand.NewPCG(0x66726f7374, st.seed))
 	w, h := st.w, st.h
 	n := nextPow2(max(w, h))
 	haze := make([]float64, n*n)
-	plasmaFractal(n, 2.2, rng, haze)
+	plasmaFractal(n, 1.6, rng, haze)
 	c := &canvas{w: w, h: h, v: make([]float32, w*h)}
 	area := float64(w * h)
-	var hazeW, crystalW, grainW, gain float64
+	var hazeW, crystalW, grainW, gain, soft float64
 	switch st.kind {
 	case frostGlaze:
-		// Short curved wrinkles everywhere.
-		for i := 0; i < int(area/25); i++ {
+		// Smooth marbled ice with soft, short wrinkles.
+		for i := 0; i < int(area/60); i++ {
 			x, y := rng.Float64()*float64(w), rng.Float64()*float64(h)
 			th := rng.Float64() * 2 * math.Pi
-			for j := 0; j < 4+rng.IntN(6); j++ {
-				th += (rng.Float64() - 0.5) * 1.2
+			for j := 0; j < 4+rng.IntN(8); j++ {
+				th += (rng.Float64() - 0.5) * 1.0
 				nx, ny := x+2.5*math.Cos(th), y+2.5*math.Sin(th)
-				c.line(x, y, nx, ny, 0.35)
+				c.line(x, y, nx, ny, 0.3)
 				x, y = nx, ny
 			}
 		}
-		hazeW, crystalW, grainW, gain = 1.0, 0.9, 0.25, 1.2
+		hazeW, crystalW, grainW, gain, soft = 0.8, 0.8, 0.09, 1.2, 0.8
 	case frostFeathers:
-		for i := 0; i < int(area/700); i++ {
+		// Dense feathers: long stems with many short side branches.
+		for i := 0; i < int(area/1100); i++ {
 			c.dendrite(rng, rng.Float64()*float64(w), rng.Float64()*float64(h),
-				rng.Float64()*2*math.Pi, 25+rng.Float64()*90, 2, 0.5, math.Pi/3)
+				rng.Float64()*2*math.Pi, 30+rng.Float64()*100, 2, 0.45, math.Pi/3)
 		}
-		hazeW, crystalW, grainW, gain = 0.8, 1.0, 0.3, 0.9
+		hazeW, crystalW, grainW, gain, soft = 0.55, 1.0, 0.12, 0.8, 0.9
 	case frostWindow:
-		for i := 0; i < int(area/450); i++ {
+		// Window frost: mostly vertical dendrites, a vertical haze gradient.
+		for i := 0; i < int(area/700); i++ {
 			th := -math.Pi/2 + (rng.Float64()-0.5)*0.7
 			if rng.IntN(3) == 0 {
 				th += math.Pi
 			}
 			c.dendrite(rng, rng.Float64()*float64(w), rng.Float64()*float64(h),
-				th, 15+rng.Float64()*60, 2, 0.55, math.Pi/3)
+				th, 15+rng.Float64()*60, 2, 0.5, math.Pi/3)
 		}
-		hazeW, crystalW, grainW, gain = 0.9, 1.0, 0.35, 1.0
+		hazeW, crystalW, grainW, gain, soft = 0.5, 1.0, 0.16, 1.0, 0.7
 	case frostStars:
-		for i := 0; i < int(area/900); i++ {
+		// Six-armed star dendrites on dark glass.
+		for i := 0; i < int(area/1300); i++ {
 			x, y := rng.Float64()*float64(w), rng.Float64()*float64(h)
 			th0 := rng.Float64() * math.Pi / 3
 			size := 8 + rng.Float64()*30
@@ -462,13 +495,17 @@ func proceduralFrost(idx int) *rgbImage {
 				c.dendrite(rng, x, y, th0+float64(k)*math.Pi/3, size*(0.7+0.6*rng.Float64()), 1, 0.6, math.Pi/3)
 			}
 		}
-		hazeW, crystalW, grainW, gain = 0.7, 1.3, 0.3, 1.1
+		hazeW, crystalW, grainW, gain, soft = 0.6, 1.3, 0.14, 1.1, 0.7
 	}
-	// Combine: saturating crystals, haze, grain.
+	cr := make([]float64, w*h)
+	for i, v := range c.v {
+		cr[i] = float64(v)
+	}
+	blurWrap(cr, w, h, soft)
 	f := make([]float64, w*h)
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
-			cv := 1 - math.Exp(-gain*float64(c.v[y*w+x]))
+			cv := 1 - math.Exp(-gain*cr[y*w+x])
 			f[y*w+x] = hazeW*haze[y*n+x] + crystalW*cv + grainW*(rng.Float64()-0.5)
 		}
 	}
