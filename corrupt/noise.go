@@ -20,86 +20,59 @@ func gaussianNoise(c float64, src, dst []uint8, rng *rand.Rand) {
 	}
 }
 
-// poissonTable holds, for every uint8 input value v, the Poisson mean
-// λ = (v/255)·c and the constants of the sampler for that mean.
+// poissonTable samples shot noise by inversion: for every uint8 input v it
+// holds the cumulative distribution of min(K, c) for K ~ Poisson(λ),
+// λ = (v/255)·c, over k = 0 … ceil(c), since every count ≥ c clips to
+// white. One uniform and a binary search give an exact Poisson draw (the
+// distribution numpy's samplers produce, not their random stream).
 type poissonTable struct {
-	c     float64
-	lam   [256]float64
-	small [256]float64 // exp(-λ) for the multiplication method (λ < 10)
-	ptrs  [256]ptrsConsts
+	c   float64
+	cdf [256][]float64
+	out [256][]uint8 // output value for each k
 }
 
-// ptrsConsts are the per-λ constants of Hörmann's PTRS sampler.
-type ptrsConsts struct {
-	slam, loglam, a, b, invAlpha, vr, logInvAlpha float64
-}
-
-// newPoissonTable precomputes the sampler constants for shot noise with
-// photon count c.
+// newPoissonTable precomputes the tables for photon count c.
 func newPoissonTable(c float64) *poissonTable {
 	t := &poissonTable{c: c}
-	for v := range t.lam {
+	kmax := int(math.Ceil(c))
+	for v := range t.cdf {
 		lam := u8scale[v] * c
-		t.lam[v] = lam
-		if lam < 10 {
-			t.small[v] = math.Exp(-lam)
-			continue
+		cdf := make([]float64, kmax+1)
+		out := make([]uint8, kmax+1)
+		p := math.Exp(-lam)
+		acc := 0.0
+		for k := 0; k <= kmax; k++ {
+			acc += p
+			cdf[k] = acc
+			out[k] = finish01(float64(k) / c)
+			p *= lam / float64(k+1)
 		}
-		p := &t.ptrs[v]
-		p.slam = math.Sqrt(lam)
-		p.loglam = math.Log(lam)
-		p.b = 0.931 + 2.53*p.slam
-		p.a = -0.059 + 0.02483*p.b
-		p.invAlpha = 1.1239 + 1.1328/(p.b-3.4)
-		p.vr = 0.9277 - 3.6224/(p.b-2)
-		p.logInvAlpha = math.Log(p.invAlpha)
+		cdf[kmax] = math.Inf(1) // all remaining mass clips to white
+		t.cdf[v], t.out[v] = cdf, out
 	}
 	return t
 }
 
-// sample draws a Poisson variate with mean lam[v]. Like numpy it uses the
-// multiplication (Knuth) method below λ = 10 and Hörmann's (1993)
-// transformed rejection with squeeze (PTRS) above.
-func (t *poissonTable) sample(v uint8, rng *rand.Rand) float64 {
-	lam := t.lam[v]
-	if lam == 0 {
-		return 0
-	}
-	if lam < 10 {
-		limit := t.small[v]
-		k := 0.0
-		prod := 1.0
-		for {
-			prod *= rng.Float64()
-			if prod <= limit {
-				return k
-			}
-			k++
+// sample returns the shot-noise output for input value v.
+func (t *poissonTable) sample(v uint8, rng *rand.Rand) uint8 {
+	u := rng.Float64()
+	cdf := t.cdf[v]
+	lo, hi := 0, len(cdf)-1
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if cdf[mid] > u {
+			hi = mid
+		} else {
+			lo = mid + 1
 		}
 	}
-	p := &t.ptrs[v]
-	for {
-		u := rng.Float64() - 0.5
-		w := rng.Float64()
-		us := 0.5 - math.Abs(u)
-		k := math.Floor((2*p.a/us+p.b)*u + lam + 0.43)
-		if us >= 0.07 && w <= p.vr {
-			return k
-		}
-		if k < 0 || (us < 0.013 && w > us) {
-			continue
-		}
-		lg, _ := math.Lgamma(k + 1)
-		if math.Log(w)+p.logInvAlpha-math.Log(p.a/(us*us)+p.b) <= -lam+k*p.loglam-lg {
-			return k
-		}
-	}
+	return t.out[v][lo]
 }
 
 // shotNoise: clip(Poisson(x/255·c)/c, 0, 1)·255, truncated.
 func shotNoise(t *poissonTable, src, dst []uint8, rng *rand.Rand) {
 	for i, v := range src {
-		dst[i] = finish01(t.sample(v, rng) / t.c)
+		dst[i] = t.sample(v, rng)
 	}
 }
 
