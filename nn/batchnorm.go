@@ -41,32 +41,23 @@ func BatchNorm(ctx *context.Context, x *Node) *Node {
 		bshape[i] = 1
 	}
 	bshape[len(bshape)-1] = c
-	axes := make([]int, x.Rank()-1)
-	for i := range axes {
-		axes[i] = i
-	}
 
-	var mean, variance *Node
 	if ctx.IsTraining(g) && !context.GetParamOr(ctx, frozenBNParam, false) {
+		// The backend op normalizes with the batch statistics; its gradient
+		// (BatchNormGradient) flows through them, as PyTorch's does.
+		y, mean, variance := graph.InternalBatchNormForTraining(x, scale, offset, BNEpsilon, -1)
 		n := x.Shape().Size() / c
-		mean = graph.ReduceMean(x, axes...)
-		centered := graph.Sub(x, graph.Reshape(mean, bshape...))
-		variance = graph.ReduceMean(graph.Square(centered), axes...)
 		unbiased := variance
 		if n > 1 {
 			unbiased = graph.MulScalar(variance, float64(n)/float64(n-1))
 		}
 		m := BNMomentum
-		oldMean := meanVar.ValueGraph(g)
-		oldVar := varVar.ValueGraph(g)
-		meanVar.SetValueGraph(graph.StopGradient(graph.Add(graph.MulScalar(oldMean, 1-m), graph.MulScalar(mean, m))))
-		varVar.SetValueGraph(graph.StopGradient(graph.Add(graph.MulScalar(oldVar, 1-m), graph.MulScalar(unbiased, m))))
-		inv := graph.Reciprocal(graph.Sqrt(graph.AddScalar(variance, BNEpsilon))) // GoMLX has no gradient for Rsqrt
-		y := graph.Mul(centered, graph.Reshape(graph.Mul(inv, scale), bshape...))
-		return graph.Add(y, graph.Reshape(offset, bshape...))
+		meanVar.SetValueGraph(graph.StopGradient(graph.Add(graph.MulScalar(meanVar.ValueGraph(g), 1-m), graph.MulScalar(mean, m))))
+		varVar.SetValueGraph(graph.StopGradient(graph.Add(graph.MulScalar(varVar.ValueGraph(g), 1-m), graph.MulScalar(unbiased, m))))
+		return y
 	}
-	mean = meanVar.ValueGraph(g)
-	variance = varVar.ValueGraph(g)
+	mean := meanVar.ValueGraph(g)
+	variance := varVar.ValueGraph(g)
 	// Fold into one multiply-add: y = x·a + b with a = scale/√(var+ε), b = offset − mean·a.
 	a := graph.Mul(scale, graph.Rsqrt(graph.AddScalar(variance, BNEpsilon)))
 	b := graph.Sub(offset, graph.Mul(mean, a))

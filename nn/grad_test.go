@@ -10,6 +10,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/cotrain/cotrain/engine/cpu"
 	"github.com/cotrain/cotrain/engine/simplego"
 	"github.com/cotrain/cotrain/internal/gradcheck"
 )
@@ -23,6 +24,17 @@ func simpleGo(t testing.TB) backends.Backend {
 	return b
 }
 
+// testBackends are the backends every layer test runs on: cotrain's cpu
+// backend and the SimpleGo reference.
+func testBackends(t testing.TB) []backends.Backend {
+	t.Helper()
+	c, err := cpu.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []backends.Backend{c, simpleGo(t)}
+}
+
 // scalarize reduces y to a scalar with fixed random weights, so that every
 // element of y gets a different, non-trivial gradient.
 func scalarize(y *Node) *Node {
@@ -32,9 +44,14 @@ func scalarize(y *Node) *Node {
 
 // TestLayerGradients checks every layer's gradient with respect to its
 // inputs and its variables against finite differences (float64, relative
-// error ≤ 1e-6) on the SimpleGo wrapper.
+// error ≤ 1e-6) on the cpu backend and the SimpleGo wrapper.
 func TestLayerGradients(t *testing.T) {
-	b := simpleGo(t)
+	for _, b := range testBackends(t) {
+		t.Run(b.Name(), func(t *testing.T) { layerGradients(t, b) })
+	}
+}
+
+func layerGradients(t *testing.T, b backends.Backend) {
 	tests := []struct {
 		name   string
 		fn     gradcheck.Func

@@ -73,8 +73,12 @@ func Dense(ctx *context.Context, x *Node, out int, weightInit, biasInit Init) *N
 	return graph.Add(y, graph.Reshape(b, bShape...))
 }
 
-// ReLU is max(x, 0).
-func ReLU(x *Node) *Node { return graph.Max(x, graph.ZerosLike(x)) }
+// ReLU is max(x, 0), with PyTorch's gradient: 1 where x > 0, else 0.
+// Written as a select, its gradient is a single select too.
+func ReLU(x *Node) *Node {
+	zero := graph.ZerosLike(x)
+	return graph.Where(graph.GreaterThan(x, zero), x, zero)
+}
 
 // MaxPool2 is PyTorch's MaxPool2d(2): 2×2 windows, stride 2, on [N, H, W, C];
 // an odd last row or column is dropped, as PyTorch does.

@@ -139,8 +139,13 @@ func run(t *testing.T, b backends.Backend, ctx *context.Context, training bool, 
 // TestMatchesPyTorch compares layer outputs, losses, optimizer steps and the
 // plateau schedule with PyTorch on fixed inputs, in float32, within 1e-5.
 func TestMatchesPyTorch(t *testing.T) {
+	for _, b := range testBackends(t) {
+		t.Run(b.Name(), func(t *testing.T) { matchesPyTorch(t, b) })
+	}
+}
+
+func matchesPyTorch(t *testing.T, b backends.Backend) {
 	f := loadFixtures(t)
-	b := simpleGo(t)
 
 	t.Run("conv", func(t *testing.T) {
 		ctx := context.New()

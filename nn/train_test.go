@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
@@ -11,9 +12,14 @@ import (
 
 // TestSmallCNNTrains trains a small CNN with batch norm, max-pool, dropout,
 // a classification head and a Gaussian-readout head on the SimpleGo
-// wrapper, and checks that the joint loss falls.
+// wrapper and the cpu backend, and checks that the joint loss falls.
 func TestSmallCNNTrains(t *testing.T) {
-	b := simpleGo(t)
+	for _, b := range testBackends(t) {
+		t.Run(b.Name(), func(t *testing.T) { smallCNNTrains(t, b) })
+	}
+}
+
+func smallCNNTrains(t *testing.T, b backends.Backend) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	const n, size, classes, neurons = 16, 8, 3, 4
 	// Images whose class sets a bright quadrant; "neurons" respond to quadrant brightness.

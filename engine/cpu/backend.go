@@ -31,12 +31,14 @@ type Backend struct {
 	threads  int
 	pool     *pool
 	finished bool
+	profile  *profile // nil unless the "profile" option is set
 }
 
 var _ backends.Backend = (*Backend)(nil)
 
 // New returns a CPU backend. config is a comma-separated list of options:
-// "threads=N" limits the worker threads (default: GOMAXPROCS).
+// "threads=N" limits the worker threads (default: GOMAXPROCS); "profile"
+// records the time spent per op (see Profile).
 func New(config string) (*Backend, error) {
 	b := &Backend{threads: runtime.GOMAXPROCS(0), pool: newPool()}
 	for _, opt := range strings.Split(config, ",") {
@@ -51,8 +53,10 @@ func New(config string) (*Backend, error) {
 				return nil, fmt.Errorf("backend cpu: threads=%q must be a positive integer", v)
 			}
 			b.threads = n
+		case "profile":
+			b.profile = newProfile()
 		default:
-			return nil, fmt.Errorf("backend cpu: unknown option %q (known: threads=N)", opt)
+			return nil, fmt.Errorf("backend cpu: unknown option %q (known: threads=N, profile)", opt)
 		}
 	}
 	return b, nil

@@ -895,3 +895,56 @@ func (b *Builder) RNGBitGenerator(state backends.Op, shape shapes.Shape) (backen
 	n := b.add(backends.OpTypeRNGBitGenerator, nil, in, in[0].shape, shape)
 	return n.outs[0], n.outs[1], nil
 }
+
+// bnAttr holds the batch-norm ops' parameters.
+type bnAttr struct {
+	epsilon float32
+	axis    int
+}
+
+// BatchNormForTraining implements backends.Builder: it normalizes with the
+// batch mean and (biased) variance per feature and returns them too.
+func (b *Builder) BatchNormForTraining(operand, scale, offset backends.Op, epsilon float32, axis int) (backends.Op, backends.Op, backends.Op, error) {
+	in, err := b.vals(backends.OpTypeBatchNormForTraining, operand, scale, offset)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	feat, err := b.checkFeature(backends.OpTypeBatchNormForTraining, in[0].shape, axis, in[1:]...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	n := b.add(backends.OpTypeBatchNormForTraining, bnAttr{epsilon, axis}, in, in[0].shape, feat, feat)
+	return n.outs[0], n.outs[1], n.outs[2], nil
+}
+
+// BatchNormGradient implements backends.Builder: the gradient of
+// BatchNormForTraining's normalized output with respect to the operand
+// (through the batch statistics), the scale and the offset.
+func (b *Builder) BatchNormGradient(operand, scale, mean, variance, gradOutput backends.Op, epsilon float32, axis int) (backends.Op, backends.Op, backends.Op, error) {
+	in, err := b.vals(backends.OpTypeBatchNormGradient, operand, scale, mean, variance, gradOutput)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	feat, err := b.checkFeature(backends.OpTypeBatchNormGradient, in[0].shape, axis, in[1:4]...)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !in[4].shape.Equal(in[0].shape) {
+		return nil, nil, nil, fmt.Errorf("BatchNormGradient: gradient %s does not match operand %s", in[4].shape, in[0].shape)
+	}
+	n := b.add(backends.OpTypeBatchNormGradient, bnAttr{epsilon, axis}, in, in[0].shape, feat, feat)
+	return n.outs[0], n.outs[1], n.outs[2], nil
+}
+
+func (b *Builder) checkFeature(op backends.OpType, x shapes.Shape, axis int, perFeature ...*value) (shapes.Shape, error) {
+	if !x.DType.IsFloat() || axis < 0 || axis >= x.Rank() {
+		return shapes.Invalid(), fmt.Errorf("%s: operand %s with feature axis %d", op, x, axis)
+	}
+	feat := shapes.Make(x.DType, x.Dimensions[axis])
+	for _, v := range perFeature {
+		if !v.shape.Equal(feat) {
+			return shapes.Invalid(), fmt.Errorf("%s: per-feature input %s, want %s", op, v.shape, feat)
+		}
+	}
+	return feat, nil
+}

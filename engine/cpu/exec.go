@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"runtime/debug"
+	"time"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -251,7 +252,14 @@ func (e *Executable) Execute(inputs []backends.Buffer, donate []bool, _ backends
 		for j, r := range st.reuse {
 			x.reuse = append(x.reuse, r && x.owned[st.in[j]])
 		}
+		var t0 time.Time
+		if e.backend.profile != nil {
+			t0 = time.Now()
+		}
 		outs, err := st.run(x, st.n, ins)
+		if e.backend.profile != nil {
+			e.backend.profile.add(profileKey(st.n), time.Since(t0))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("backend cpu: graph %q: %s: %w", e.name, st.n.op, err)
 		}

@@ -73,6 +73,10 @@ func kernelFor(op backends.OpType) (kernel, error) {
 		return scatterKernel, nil
 	case backends.OpTypeRNGBitGenerator:
 		return rngKernel, nil
+	case backends.OpTypeBatchNormForTraining:
+		return bnTrainingKernel, nil
+	case backends.OpTypeBatchNormGradient:
+		return bnGradientKernel, nil
 	}
 	return nil, fmt.Errorf("backend cpu: op %s is not implemented", op)
 }

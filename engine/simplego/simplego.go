@@ -8,7 +8,9 @@
 // parameters before delegating. Everything else is SimpleGo unchanged.
 //
 // For max-pooling gradients it also supplies SelectAndScatterMax for
-// non-overlapping windows, the case 2×2/stride-2 pooling produces.
+// non-overlapping windows, the case 2×2/stride-2 pooling produces, and it
+// composes the batch-norm training ops (BatchNormForTraining and its
+// gradient) from primitive ops.
 //
 // The wrapper is slow (SimpleGo convolutions are a direct loop) and exists as
 // an independent reference: cotrain's fast "cpu" backend is tested op by op
@@ -60,6 +62,8 @@ func (b *Backend) Capabilities() backends.Capabilities {
 	c.Operations[backends.OpTypeReverse] = true
 	c.Operations[backends.OpTypePad] = true
 	c.Operations[backends.OpTypeSelectAndScatterMax] = true
+	c.Operations[backends.OpTypeBatchNormForTraining] = true
+	c.Operations[backends.OpTypeBatchNormGradient] = true
 	return c
 }
 
