@@ -71,6 +71,12 @@ type fixtures struct {
 		W, H         int
 		Src, Dst     blob
 	} `json:"magick"`
+	NumpyMotion []struct {
+		Radius       int
+		Sigma, Angle float64
+		Image        string
+		Dst          blob
+	} `json:"numpymotion"`
 	Plasma []struct {
 		N     int
 		Decay float64

@@ -342,3 +342,26 @@ func TestSnowBlendMatchesReference(t *testing.T) {
 		t.Errorf("differs from the numpy/OpenCV blend: %.4f exact, max |Δ| %d", exact, maxDiff)
 	}
 }
+
+func TestNumpyMotionBlurMatches(t *testing.T) {
+	f := loadFixtures(t)
+	for _, m := range f.NumpyMotion {
+		t.Run(fmt.Sprintf("r%d_s%g_a%g_%s", m.Radius, m.Sigma, m.Angle, m.Image), func(t *testing.T) {
+			img := f.image(m.Image)
+			mk := newMotionKernelNumpy(m.Radius, m.Sigma)
+			width := len(mk.w)
+			oy, ox := make([]int, width), make([]int, width)
+			n := motionOffsets(width, degToRad(m.Angle), img.H, img.W, true, oy, ox)
+			acc := make([]float64, len(img.Pix))
+			motionAccumulate(img.Pix, acc, img.H, img.W, img.C, mk.w, oy, ox, n)
+			got := make([]uint8, len(acc))
+			for i, v := range acc {
+				got[i] = truncU8(v)
+			}
+			exact, maxDiff, _ := agreement(got, f.u8(m.Dst))
+			if exact < 0.999 || maxDiff > 1 {
+				t.Errorf("differs from the numpy shift-and-add: %.4f exact, max |Δ| %d", exact, maxDiff)
+			}
+		})
+	}
+}
