@@ -226,10 +226,9 @@ func defocusBlur(dk *diskKernel, img Image, dst []uint8, ws *workspace) {
 // Glass blur: Gaussian, local pixel shuffling, Gaussian.
 
 // glassBlur follows the reference: x = uint8(gaussian(x/255, σ)·255), then
-// `iters` passes that, for h from H-δ down to δ+1 and w from W-δ down to
-// δ+1, swap pixel (h, w) with (h+dy, w+dx) for dx, dy uniform in
-// [-δ, δ-1]; then clip(gaussian(x/255, σ))·255, truncated. The Gaussian is
-// scipy's (mode 'nearest', truncate 4) on both spatial axes.
+// the local shuffle (glassShuffle), then clip(gaussian(x/255, σ))·255,
+// truncated. The Gaussian is scipy's (mode 'nearest', truncate 4) on both
+// spatial axes.
 func glassBlur(p glassParams, kern []float64, img Image, dst []uint8, rng *rand.Rand, ws *workspace) {
 	H, W, C := img.H, img.W, img.C
 	n := H * W * C
@@ -245,25 +244,38 @@ func glassBlur(p glassParams, kern []float64, img Image, dst []uint8, rng *rand.
 		x[i] = truncU8(v * 255)
 	}
 	d := p.delta
-	for it := 0; it < p.iters; it++ {
-		for h := H - d; h > d; h-- {
-			for w := W - d; w > d; w-- {
-				dx := rng.IntN(2*d) - d
-				dy := rng.IntN(2*d) - d
-				i := (h*W + w) * C
-				j := ((h+dy)*W + w + dx) * C
-				for ch := 0; ch < C; ch++ {
-					x[i+ch], x[j+ch] = x[j+ch], x[i+ch]
-				}
-			}
-		}
-	}
+	glassShuffle(x, H, W, C, d, p.iters, func() (int, int) {
+		dx := rng.IntN(2*d) - d
+		dy := rng.IntN(2*d) - d
+		return dx, dy
+	})
 	for i, v := range x {
 		a[i] = u8scale[v]
 	}
 	gaussianHWC(a, a, tmp, H, W, C, kern, kern, clampIndex, line)
 	for i, v := range a {
 		dst[i] = finish01(v)
+	}
+}
+
+// glassShuffle is the references' "locally shuffle pixels" loop: `iters`
+// passes over h from H-δ down to δ+1 and w from W-δ down to δ+1, each
+// drawing (dx, dy) uniform in [-δ, δ-1] and executing
+// x[h, w], x[h', w'] = x[h', w'], x[h, w] with (h', w') = (h+dy, w+dx).
+// On an H×W×3 numpy array both sides are views, so that statement copies
+// pixel (h', w') over (h, w) and leaves (h', w') as it was: it is not a
+// swap. Both references run it on RGB arrays (imagecorruptions turns gray
+// images into RGB first), so it is a copy here for every channel count.
+func glassShuffle(x []uint8, H, W, C, d, iters int, draw func() (dx, dy int)) {
+	for it := 0; it < iters; it++ {
+		for h := H - d; h > d; h-- {
+			for w := W - d; w > d; w-- {
+				dx, dy := draw()
+				i := (h*W + w) * C
+				j := ((h+dy)*W + w + dx) * C
+				copy(x[i:i+C], x[j:j+C])
+			}
+		}
 	}
 }
 

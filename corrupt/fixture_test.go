@@ -77,6 +77,10 @@ type fixtures struct {
 		Image        string
 		Dst          blob
 	} `json:"numpymotion"`
+	GlassShuffle struct {
+		Delta, Iters int
+		Out          blob
+	} `json:"glassshuffle"`
 	Plasma []struct {
 		N     int
 		Decay float64

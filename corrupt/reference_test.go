@@ -365,3 +365,21 @@ func TestNumpyMotionBlurMatches(t *testing.T) {
 		})
 	}
 }
+
+// TestGlassShuffleMatchesNumpy runs the glass-blur loop with the fixed
+// draws dx = (7k+3) mod 2δ - δ, dy = (11k+5) mod 2δ - δ and compares with
+// numpy executing the reference's tuple assignment on an RGB array.
+func TestGlassShuffleMatchesNumpy(t *testing.T) {
+	f := loadFixtures(t)
+	g := f.GlassShuffle
+	img := f.image("rgb")
+	d, k := g.Delta, 0
+	glassShuffle(img.Pix, img.H, img.W, img.C, d, g.Iters, func() (int, int) {
+		dx, dy := (k*7+3)%(2*d)-d, (k*11+5)%(2*d)-d
+		k++
+		return dx, dy
+	})
+	if exact, maxDiff, _ := agreement(img.Pix, f.u8(g.Out)); exact != 1 {
+		t.Errorf("differs from numpy: %.4f exact, max |Δ| %d", exact, maxDiff)
+	}
+}

@@ -371,6 +371,18 @@ def main():
                               dst=b64(shift_add(imgs[name].astype(np.float64), r, sg, a)))
                          for (r, sg, a, name) in [(10, 3, 17.3, "rgb"), (15, 8, -38.9, "rgb"), (20, 15, 4.7, "gray")]]
 
+    # The glass-blur pixel "swap" loop on an RGB array, with fixed draws.
+    g = imgs["rgb"].copy()
+    d, iters, k = 2, 2, 0
+    for _ in range(iters):
+        for h in range(g.shape[0] - d, d, -1):
+            for w in range(g.shape[1] - d, d, -1):
+                dx, dy = (k * 7 + 3) % (2 * d) - d, (k * 11 + 5) % (2 * d) - d
+                k += 1
+                hp, wp = h + dy, w + dx
+                g[h, w], g[hp, wp] = g[hp, wp], g[h, w]
+    fx["glassshuffle"] = dict(delta=d, iters=iters, out=b64(g))
+
     # Plasma fractal fed a fixed uniform sequence.
     ks = draw_sequence(64 * 64)
     us = [k / float(1 << 53) for k in ks]
