@@ -126,8 +126,8 @@ func FromImage(src image.Image) Image {
 }
 
 // ToImage converts the image to a standard library image: *image.Gray for
-// C = 1 and an opaque *image.NRGBA for C = 3. It panics only if the image is
-// malformed (call Validate first for untrusted input).
+// C = 1 and an opaque *image.NRGBA otherwise (the first three channels).
+// Pixels missing from a malformed image (see Validate) are left black.
 func (m Image) ToImage() image.Image {
 	if m.C == 1 {
 		g := image.NewGray(image.Rect(0, 0, m.W, m.H))
@@ -136,7 +136,12 @@ func (m Image) ToImage() image.Image {
 	}
 	out := image.NewNRGBA(image.Rect(0, 0, m.W, m.H))
 	for i := 0; i < m.W*m.H; i++ {
-		out.Pix[4*i], out.Pix[4*i+1], out.Pix[4*i+2], out.Pix[4*i+3] = m.Pix[3*i], m.Pix[3*i+1], m.Pix[3*i+2], 255
+		out.Pix[4*i+3] = 255
+		for ch := 0; ch < 3; ch++ {
+			if j := i*m.C + min(ch, m.C-1); m.C > 0 && j < len(m.Pix) {
+				out.Pix[4*i+ch] = m.Pix[j]
+			}
+		}
 	}
 	return out
 }
@@ -145,13 +150,14 @@ func (m Image) ToImage() image.Image {
 // convert("L") does (ITU-R 601-2 luma in 16.16 fixed point:
 // (19595 R + 38470 G + 7471 B + 32768) >> 16), which is how the paper's
 // evaluation turned corrupted RGB images into the network's gray input.
-// A gray image is returned unchanged (copied).
+// A gray image is returned unchanged (copied). Pixels missing from a
+// malformed image are left black.
 func (m Image) Luminance() Image {
 	if m.C == 1 {
 		return m.Clone()
 	}
 	out := NewImage(m.W, m.H, 1)
-	for i := range out.Pix {
+	for i := range out.Pix[:min(len(out.Pix), len(m.Pix)/3)] {
 		p := m.Pix[3*i : 3*i+3]
 		out.Pix[i] = uint8((19595*uint32(p[0]) + 38470*uint32(p[1]) + 7471*uint32(p[2]) + 0x8000) >> 16)
 	}

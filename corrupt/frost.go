@@ -40,6 +40,7 @@ type frostSource struct {
 
 type frostKey struct {
 	idx, w, h int
+	cubic     bool
 }
 
 // frostExts are the file name extensions read from a frost directory.
@@ -138,7 +139,7 @@ func (fs *frostSource) texture(idx int) *rgbImage {
 func (fs *frostSource) scaledTexture(idx, H, W int, tiny bool) *rgbImage {
 	t := fs.texture(idx)
 	nw, nh, cubic := frostTargetSize(t.w, t.h, H, W, tiny)
-	key := frostKey{idx, nw, nh}
+	key := frostKey{idx, nw, nh, cubic}
 	fs.mu.Lock()
 	s, ok := fs.scaled[key]
 	fs.mu.Unlock()
