@@ -552,6 +552,11 @@ func zoomBlur(factors []float64, tiny bool, img Image, dst []uint8, ws *workspac
 	}
 	out := ws.f32b(n)
 	clear(out)
+	// The float32 input widened once (exactly) for the float64 arithmetic.
+	x64 := ws.f64a(n)
+	for i, v := range x {
+		x64[i] = float64(v)
+	}
 	var ay, ax zoomAxis
 	ay.i0, ay.i1, ay.w0, ay.w1 = ws.za[0].i0, ws.za[0].i1, ws.za[0].w0, ws.za[0].w1
 	ax.i0, ax.i1, ax.w0, ax.w1 = ws.za[1].i0, ws.za[1].i1, ws.za[1].w0, ws.za[1].w1
@@ -567,21 +572,19 @@ func zoomBlur(factors []float64, tiny bool, img Image, dst []uint8, ws *workspac
 		cols := min(W, g.zw-offX)
 		for y := 0; y < rows; y++ {
 			oy := y + offY
-			r0 := (g.top + ay.i0[oy]) * W
-			r1 := (g.top + ay.i1[oy]) * W
+			r0 := x64[(g.top+ay.i0[oy])*W*C:]
+			r1 := x64[(g.top+ay.i1[oy])*W*C:]
 			wy0, wy1 := ay.w0[oy], ay.w1[oy]
 			orow := out[y*W*C : (y+1)*W*C]
 			for xx := 0; xx < cols; xx++ {
 				ox := xx + offX
-				c0 := g.left + ax.i0[ox]
-				c1 := g.left + ax.i1[ox]
+				c0 := (g.left + ax.i0[ox]) * C
+				c1 := (g.left + ax.i1[ox]) * C
 				wx0, wx1 := ax.w0[ox], ax.w1[ox]
-				for ch := 0; ch < C; ch++ {
-					v := zoomSample(
-						float64(x[(r0+c0)*C+ch]), float64(x[(r0+c1)*C+ch]),
-						float64(x[(r1+c0)*C+ch]), float64(x[(r1+c1)*C+ch]),
-						wy0, wy1, wx0, wx1)
-					orow[xx*C+ch] += float32(v)
+				o := orow[xx*C : xx*C+C]
+				for ch := range o {
+					v := zoomSample(r0[c0+ch], r0[c1+ch], r1[c0+ch], r1[c1+ch], wy0, wy1, wx0, wx1)
+					o[ch] += float32(v)
 				}
 			}
 		}

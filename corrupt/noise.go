@@ -23,13 +23,19 @@ func gaussianNoise(c float64, src, dst []uint8, rng *rand.Rand) {
 // poissonTable samples shot noise by inversion: for every uint8 input v it
 // holds the cumulative distribution of min(K, c) for K ~ Poisson(λ),
 // λ = (v/255)·c, over k = 0 … ceil(c), since every count ≥ c clips to
-// white. One uniform and a binary search give an exact Poisson draw (the
+// white. One uniform and an indexed search give an exact Poisson draw (the
 // distribution numpy's samplers produce, not their random stream).
 type poissonTable struct {
-	c   float64
-	cdf [256][]float64
-	out [256][]uint8 // output value for each k
+	c     float64
+	cdf   [256][]float64
+	out   [256][]uint8 // output value for each k
+	guide [256][guideSize]uint16
 }
+
+// guideSize is the number of guide-table cells: guide[j] is the first k
+// with cdf[k] > j/guideSize, where the search for u ∈ [j/G, (j+1)/G)
+// starts (Chen & Asau's indexed search), so a draw takes about one step.
+const guideSize = 32
 
 // newPoissonTable precomputes the tables for photon count c.
 func newPoissonTable(c float64) *poissonTable {
@@ -49,6 +55,13 @@ func newPoissonTable(c float64) *poissonTable {
 		}
 		cdf[kmax] = math.Inf(1) // all remaining mass clips to white
 		t.cdf[v], t.out[v] = cdf, out
+		k := 0
+		for j := 0; j < guideSize; j++ {
+			for cdf[k] <= float64(j)/guideSize {
+				k++
+			}
+			t.guide[v][j] = uint16(k)
+		}
 	}
 	return t
 }
@@ -57,16 +70,11 @@ func newPoissonTable(c float64) *poissonTable {
 func (t *poissonTable) sample(v uint8, rng *rand.Rand) uint8 {
 	u := rng.Float64()
 	cdf := t.cdf[v]
-	lo, hi := 0, len(cdf)-1
-	for lo < hi {
-		mid := (lo + hi) / 2
-		if cdf[mid] > u {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
+	k := int(t.guide[v][int(u*guideSize)])
+	for cdf[k] <= u {
+		k++
 	}
-	return t.out[v][lo]
+	return t.out[v][k]
 }
 
 // shotNoise: clip(Poisson(x/255·c)/c, 0, 1)·255, truncated.
