@@ -26,14 +26,14 @@ type diskKernel struct {
 type diskRow struct {
 	dy, a, b int
 	c        float64
-	corr     []tap
+	corr     []pairTap
 }
 
-// tap is one non-zero kernel entry at offset (dy, dx) from the top-left
-// corner of the kernel window.
-type tap struct {
-	dy, dx int
-	w      float64
+// pairTap is a weight shared by the mirror-image columns dx1 and dx2 of a
+// kernel row (dx2 < 0 for the centre column alone).
+type pairTap struct {
+	dx1, dx2 int
+	w        float64
 }
 
 // cvGaussianKernel returns OpenCV's getGaussianKernel(n, sigma, CV_32F):
@@ -153,10 +153,15 @@ func newDiskKernel(radius, alias float64) *diskKernel {
 			}
 		}
 		r := diskRow{dy: i, a: a, b: b, c: float64(c)}
-		for j := a; j <= b; j++ {
-			if row[j] != c {
-				r.corr = append(r.corr, tap{dy: i, dx: j, w: float64(row[j]) - float64(c)})
+		for j := a; j <= n/2; j++ {
+			if row[j] == c {
+				continue
 			}
+			m := n - 1 - j // the kernel is exactly symmetric
+			if m == j {
+				m = -1
+			}
+			r.corr = append(r.corr, pairTap{dx1: j, dx2: m, w: float64(row[j]) - float64(c)})
 		}
 		dk.rows = append(dk.rows, r)
 	}
@@ -206,12 +211,19 @@ func defocusBlur(dk *diskKernel, img Image, dst []uint8, ws *workspace) {
 			for i := range acc {
 				acc[i] += c * (hi[i] - lo[i])
 			}
+			base := (y + kr.dy) * PW
 			for _, t := range kr.corr {
-				off := ((y+t.dy)*PW + t.dx) * C
-				src := pad[off : off+rowLen]
 				w := t.w
-				for i, v := range src {
-					acc[i] += w * v
+				s1 := pad[(base+t.dx1)*C : (base+t.dx1)*C+rowLen]
+				if t.dx2 < 0 {
+					for i, v := range s1 {
+						acc[i] += w * v
+					}
+					continue
+				}
+				s2 := pad[(base+t.dx2)*C : (base+t.dx2)*C+rowLen]
+				for i, v := range s1 {
+					acc[i] += w * (v + s2[i])
 				}
 			}
 		}

@@ -29,7 +29,6 @@ type rgbImage struct {
 // directory in sorted order, or five procedural textures. Rescaled copies
 // are cached per target size.
 type frostSource struct {
-	dir  string
 	n    int
 	base [frostFiles]*rgbImage
 	once [frostFiles]sync.Once
@@ -51,7 +50,7 @@ var frostExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true}
 // dir in sorted name order, decoded now so that a bad directory is
 // reported at once.
 func newFrostSource(dir string) (*frostSource, error) {
-	fs := &frostSource{dir: dir, n: frostFiles, scaled: map[frostKey]*rgbImage{}}
+	fs := &frostSource{n: frostFiles, scaled: map[frostKey]*rgbImage{}}
 	if dir == "" {
 		return fs, nil
 	}
