@@ -1,6 +1,9 @@
 package cpu
 
-import "fmt"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // convGeom is a ConvGeneral resolved against concrete shapes.
 type convGeom struct {
@@ -128,107 +131,244 @@ func convDirect[T floating](threads int, g *convGeom, in, ker, out []T) {
 	})
 }
 
+// Blocking of the indirect convolution: a k-block holds about kBlock
+// reduction elements (whole kernel positions, or a slice of the channels of
+// one), and a chunk of rowChunk output rows shares it.
+const (
+	kBlock   = 512
+	rowChunk = 96
+)
+
+// kPiece is a run of input channels [c0, c1) at one kernel position.
+type kPiece struct{ seg, c0, c1 int }
+
+// kBlocks groups the reduction (segment, channel) into blocks of about kBlock.
+func kBlocks(nSeg, cin int) [][]kPiece {
+	var blocks [][]kPiece
+	var cur []kPiece
+	size := 0
+	for s := range nSeg {
+		for c0 := 0; c0 < cin; c0 += kBlock {
+			c1 := min(cin, c0+kBlock)
+			if size > 0 && size+c1-c0 > kBlock {
+				blocks = append(blocks, cur)
+				cur, size = nil, 0
+			}
+			cur = append(cur, kPiece{s, c0, c1})
+			size += c1 - c0
+		}
+	}
+	if len(cur) > 0 {
+		blocks = append(blocks, cur)
+	}
+	return blocks
+}
+
 // convIndirect computes a convolution whose input channels and output
 // channels are both innermost (e.g. NHWC forward, and the gradient with
 // respect to the input) as a GEMM without im2col: each output position is a
 // row of A whose segments (one per kernel position) point straight into the
-// input, or at zeros in the padding.
+// input, or at zeros in the padding. The reduction is blocked so that a
+// block of the packed kernel stays in cache while a chunk of rows uses it.
 func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	nSeg := product(g.kerSp)
 	cin, cout := g.cin, g.cout
-	// B: (segment, ci) × co, packed per 16 output channels.
 	k := nSeg * cin
 	np := (cout + nr - 1) / nr
 	packBuf := x.b.pool.get(dtypeFloat32, np*nr*k).([]float32)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
-	np = packKernel(packBuf, g, ker, nSeg)
+	np = packKernel(x.b.threads, packBuf, g, ker, nSeg)
 	zero := x.b.pool.get(dtypeFloat32, cin).([]float32)
 	clear(zero)
 	defer x.b.pool.put(dtypeFloat32, zero)
+	blocks := kBlocks(nSeg, cin)
+	// Long rows whose starts are multiples of 1 KiB apart alias in the L1
+	// cache and halve the kernel's speed; interleaving them into packed
+	// panels fixes that, and with many output panels it pays for itself.
+	packA := cin >= 256
 
 	// Rows: output positions in the output's memory order; channels are innermost so row r starts at r*cout.
 	rows := len(out) / cout
 	rowAxes, rowDims := outputRowAxes(g)
 	tiles := (rows + mr - 1) / mr
-	parallelFor(x.b.threads, tiles, 4, func(from, to int) {
+	chunkTiles := max(1, rowChunk/mr)
+	parallelFor(x.b.threads, tiles, 1, func(from, to int) {
 		var t tile
-		ptrs := make([][6]*float32, nSeg)
+		ptrs := make([][6]*float32, chunkTiles*nSeg)
+		var apack []float32
+		if packA {
+			apack = make([]float32, chunkTiles*mr*kBlock)
+		}
 		pos := make([]int, len(rowDims))
 		kp := make([]int, g.spatial)
-		for ti := from; ti < to; ti++ {
-			r0 := ti * mr
-			nrows := min(mr, rows-r0)
-			for i := range mr {
-				if i >= nrows {
-					for s := range nSeg {
-						ptrs[s][i] = &zero[0]
-					}
-					continue
-				}
-				decode(r0+i, rowDims, pos)
-				b, opos := rowPosition(g, rowAxes, pos)
-				for s := range nSeg {
-					decode(s, g.kerSp, kp)
-					off, ok := b*g.inB, true
-					for d := range g.spatial {
-						p := g.inputPos(d, opos[d], kp[d])
-						if p < 0 {
-							ok = false
-							break
+		for c0 := from; c0 < to; c0 += chunkTiles {
+			c1 := min(to, c0+chunkTiles)
+			// Row pointers of every tile of the chunk, for every kernel position.
+			for ti := c0; ti < c1; ti++ {
+				r0 := ti * mr
+				nrows := min(mr, rows-r0)
+				tp := ptrs[(ti-c0)*nSeg : (ti-c0+1)*nSeg]
+				for i := range mr {
+					if i >= nrows {
+						for s := range nSeg {
+							tp[s][i] = tp[s][0]
 						}
-						off += p * g.inSpSt[d]
+						continue
 					}
-					if ok {
-						ptrs[s][i] = &in[off]
-					} else {
-						ptrs[s][i] = &zero[0]
+					decode(r0+i, rowDims, pos)
+					b, opos := rowPosition(g, rowAxes, pos)
+					for s := range nSeg {
+						decode(s, g.kerSp, kp)
+						off, ok := b*g.inB, true
+						for d := range g.spatial {
+							p := g.inputPos(d, opos[d], kp[d])
+							if p < 0 {
+								ok = false
+								break
+							}
+							off += p * g.inSpSt[d]
+						}
+						if ok {
+							tp[s][i] = &in[off]
+						} else {
+							tp[s][i] = &zero[0]
+						}
 					}
 				}
 			}
-			for j := range np {
-				c0 := j * nr
-				cols := min(nr, cout-c0)
-				pan := packBuf[j*k*nr : (j+1)*k*nr]
-				c := out[r0*cout+c0:]
-				for s := range nSeg {
-					t.run(cin, &ptrs[s], 4, pan[s*cin*nr:], c, cout, nrows, cols, s > 0)
+			for bi, blk := range blocks {
+				kb := 0
+				for _, p := range blk {
+					kb += p.c1 - p.c0
+				}
+				brow := blk[0].seg*cin + blk[0].c0 // first packed-kernel row of the block
+				if packA {
+					for ti := c0; ti < c1; ti++ {
+						packRows(apack[(ti-c0)*mr*kBlock:], &ptrs, (ti-c0)*nSeg, blk, &zero[0])
+					}
+				}
+				for j := range np {
+					col0 := j * nr
+					cols := min(nr, cout-col0)
+					pan := packBuf[j*k*nr : (j+1)*k*nr]
+					for ti := c0; ti < c1; ti++ {
+						r0 := ti * mr
+						nrows := min(mr, rows-r0)
+						c := out[r0*cout+col0:]
+						acc := bi > 0
+						if packA {
+							var ap [6]*float32
+							a := apack[(ti-c0)*mr*kBlock:]
+							for i := range mr {
+								ap[i] = &a[i]
+							}
+							t.run(kb, &ap, mr*4, pan[brow*nr:], c, cout, nrows, cols, acc)
+							continue
+						}
+						// Direct rows: one call per run of pieces whose input vectors are contiguous.
+						tp := ptrs[(ti-c0)*nSeg : (ti-c0+1)*nSeg]
+						for pi := 0; pi < len(blk); {
+							p := blk[pi]
+							n := p.c1 - p.c0
+							end := pi + 1
+							for end < len(blk) && contiguous(tp, blk[end-1], blk[end], cin, &zero[0]) {
+								n += blk[end].c1 - blk[end].c0
+								end++
+							}
+							var ap [6]*float32
+							for i := range mr {
+								ap[i] = offsetPtr(tp[p.seg][i], p.c0, &zero[0])
+							}
+							t.run(n, &ap, 4, pan[(p.seg*cin+p.c0)*nr:], c, cout, nrows, cols, acc || pi > 0)
+							pi = end
+						}
+					}
 				}
 			}
 		}
 	})
 }
 
+// offsetPtr advances a row pointer by c elements; the zero row stays put.
+func offsetPtr(p *float32, c int, zero *float32) *float32 {
+	if p == zero || c == 0 {
+		return p
+	}
+	return (*float32)(unsafe.Add(unsafe.Pointer(p), 4*c))
+}
+
+// contiguous reports whether piece b directly follows piece a in memory for
+// every row of a tile (whole channel runs at consecutive kernel positions
+// over consecutive input pixels), so one kernel call can cover both.
+func contiguous(tp [][6]*float32, a, b kPiece, cin int, zero *float32) bool {
+	if a.c1 != cin || b.c0 != 0 || b.seg != a.seg+1 {
+		return false
+	}
+	for i := range mr {
+		pa, pb := tp[a.seg][i], tp[b.seg][i]
+		if pa == zero || pb == zero || unsafe.Add(unsafe.Pointer(pa), 4*cin) != unsafe.Pointer(pb) {
+			return false
+		}
+	}
+	return true
+}
+
+// packRows interleaves the six rows of a tile over a k-block into dst
+// (k-major, six floats per k), reading each piece from the row pointers.
+func packRows(dst []float32, ptrs *[][6]*float32, base int, blk []kPiece, zero *float32) {
+	koff := 0
+	for _, p := range blk {
+		n := p.c1 - p.c0
+		rp := &(*ptrs)[base+p.seg]
+		for i := range mr {
+			if rp[i] == zero {
+				for c := range n {
+					dst[(koff+c)*mr+i] = 0
+				}
+				continue
+			}
+			src := unsafe.Slice(offsetPtr(rp[i], p.c0, zero), n)
+			for c, v := range src {
+				dst[(koff+c)*mr+i] = v
+			}
+		}
+		koff += n
+	}
+}
+
 // packKernel packs the kernel as B[(segment, ci), co] panels of 16 output
 // channels and returns the number of panels.
-func packKernel(dst []float32, g *convGeom, ker []float32, nSeg int) int {
+func packKernel(threads int, dst []float32, g *convGeom, ker []float32, nSeg int) int {
 	cin, cout := g.cin, g.cout
 	k := nSeg * cin
 	np := (cout + nr - 1) / nr
-	kp := make([]int, g.spatial)
-	for s := range nSeg {
-		decode(s, g.kerSp, kp)
-		base := 0
-		for d := range g.spatial {
-			base += kp[d] * g.kerSpSt[d]
-		}
-		for j := range np {
-			pan := dst[j*k*nr : (j+1)*k*nr]
-			c0 := j * nr
-			w := min(nr, cout-c0)
-			for ci := range cin {
-				row := pan[(s*cin+ci)*nr : (s*cin+ci+1)*nr]
-				off := base + ci*g.kerI + c0*g.kerO
-				if g.kerO == 1 {
-					copy(row[:w], ker[off:off+w])
-				} else {
-					for c := range w {
-						row[c] = ker[off+c*g.kerO]
+	parallelFor(threads, np, 4, func(jFrom, jTo int) {
+		kp := make([]int, g.spatial)
+		for s := range nSeg {
+			decode(s, g.kerSp, kp)
+			base := 0
+			for d := range g.spatial {
+				base += kp[d] * g.kerSpSt[d]
+			}
+			for j := jFrom; j < jTo; j++ {
+				pan := dst[j*k*nr : (j+1)*k*nr]
+				c0 := j * nr
+				w := min(nr, cout-c0)
+				for ci := range cin {
+					row := pan[(s*cin+ci)*nr : (s*cin+ci+1)*nr]
+					off := base + ci*g.kerI + c0*g.kerO
+					if g.kerO == 1 {
+						copy(row[:w], ker[off:off+w])
+					} else {
+						for c := range w {
+							row[c] = ker[off+c*g.kerO]
+						}
 					}
+					clear(row[w:])
 				}
-				clear(row[w:])
 			}
 		}
-	}
+	})
 	return np
 }
 
@@ -285,11 +425,11 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 	rowsOB := g.in[g.a.axes.InputBatch] // output batch = input batch axis size
 	cout := g.cout
 	nKs := product(g.kerSp)
-	nIC := g.cin
-	K := nIC * nKs
+	K := g.cin * nKs
 	nOS := product(g.outSp)
 	np := (cout + nr - 1) / nr
 	groups := (rowsOB + mr - 1) / mr
+	sp := g.spatial
 
 	// Each thread owns a range of row groups for every output position; it
 	// packs the shared kernel block itself (cheap next to the work it feeds).
@@ -297,58 +437,67 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 		var t tile
 		bpack := make([]float32, np*kcBlock*nr)
 		apack := make([]float32, (gTo-gFrom)*mr*kcBlock)
-		kpos := make([]int, g.spatial)
-		opos := make([]int, g.spatial)
+		kpos := make([]int, kcBlock*sp) // kernel position of each block row
+		icOf := make([]int, kcBlock)
+		inOff := make([]int, kcBlock)
+		opos := make([]int, sp)
 		var ptrs [6]*float32
 		for k0 := 0; k0 < K; k0 += kcBlock {
 			kc := min(kcBlock, K-k0)
+			// Block rows r ↔ (ic, ks) = divmod(k0 + r, nKs).
+			for r := range kc {
+				icOf[r] = (k0 + r) / nKs
+				decode((k0+r)%nKs, g.kerSp, kpos[r*sp:(r+1)*sp])
+			}
 			// Pack B: rows (ic, ks) of the block, 16 output channels per panel.
-			for j := range np {
-				c0 := j * nr
-				w := min(nr, cout-c0)
-				pan := bpack[j*kc*nr : (j+1)*kc*nr]
-				for r := range kc {
-					ic, ks := (k0+r)/nKs, (k0+r)%nKs
-					decode(ks, g.kerSp, kpos)
-					off := ic*g.kerI + c0
-					for d := range g.spatial {
-						off += kpos[d] * g.kerSpSt[d]
-					}
-					row := pan[r*nr : r*nr+nr]
-					copy(row[:w], ker[off:off+w])
+			for r := range kc {
+				off := icOf[r] * g.kerI
+				for d := range sp {
+					off += kpos[r*sp+d] * g.kerSpSt[d]
+				}
+				for j := range np {
+					c0 := j * nr
+					w := min(nr, cout-c0)
+					row := bpack[(j*kc+r)*nr : (j*kc+r)*nr+nr]
+					copy(row[:w], ker[off+c0:off+c0+w])
 					clear(row[w:])
 				}
 			}
 			for os := range nOS {
 				decode(os, g.outSp, opos)
-				// Pack A for this output position: per row group, kc × 6 contiguous ob values.
+				for r := range kc {
+					off := icOf[r] * g.inC
+					for d := range sp {
+						p := g.inputPos(d, opos[d], kpos[r*sp+d])
+						if p < 0 {
+							off = -1
+							break
+						}
+						off += p * g.inSpSt[d]
+					}
+					inOff[r] = off
+				}
+				// Pack A: per row group, kc × 6 contiguous ob values.
 				for gi := gFrom; gi < gTo; gi++ {
 					ob0 := gi * mr
 					w := min(mr, rowsOB-ob0)
 					pan := apack[(gi-gFrom)*mr*kc : (gi-gFrom+1)*mr*kc]
-					for r := range kc {
-						ic, ks := (k0+r)/nKs, (k0+r)%nKs
-						decode(ks, g.kerSp, kpos)
+					for r, off := range inOff[:kc] {
 						dst := pan[r*mr : r*mr+mr]
-						off, ok := ic*g.inC+ob0, true
-						for d := range g.spatial {
-							p := g.inputPos(d, opos[d], kpos[d])
-							if p < 0 {
-								ok = false
-								break
-							}
-							off += p * g.inSpSt[d]
-						}
-						if ok {
-							copy(dst[:w], in[off:off+w])
-							clear(dst[w:])
-						} else {
+						switch {
+						case off < 0:
 							clear(dst)
+						case w == mr:
+							src := in[off+ob0 : off+ob0+mr]
+							dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = src[0], src[1], src[2], src[3], src[4], src[5]
+						default:
+							copy(dst[:w], in[off+ob0:off+ob0+w])
+							clear(dst[w:])
 						}
 					}
 				}
 				cbase := 0
-				for d := range g.spatial {
+				for d := range sp {
 					cbase += opos[d] * g.outSpSt[d]
 				}
 				for j := range np {

@@ -206,20 +206,82 @@ func intFuncs[T integer](op backends.OpType) (binFuncs[T, T], bool) {
 	return binFuncs[T, T]{}, false
 }
 
+func gtVV[T number](o []bool, a, b []T) {
+	a, b = a[:len(o)], b[:len(o)]
+	for i := range o {
+		o[i] = a[i] > b[i]
+	}
+}
+func gtVS[T number](o []bool, a []T, s T) {
+	a = a[:len(o)]
+	for i := range o {
+		o[i] = a[i] > s
+	}
+}
+func gtSV[T number](o []bool, s T, b []T) {
+	b = b[:len(o)]
+	for i := range o {
+		o[i] = s > b[i]
+	}
+}
+func geVV[T number](o []bool, a, b []T) {
+	a, b = a[:len(o)], b[:len(o)]
+	for i := range o {
+		o[i] = a[i] >= b[i]
+	}
+}
+func geVS[T number](o []bool, a []T, s T) {
+	a = a[:len(o)]
+	for i := range o {
+		o[i] = a[i] >= s
+	}
+}
+func geSV[T number](o []bool, s T, b []T) {
+	b = b[:len(o)]
+	for i := range o {
+		o[i] = s >= b[i]
+	}
+}
+func eqVV[T number](o []bool, a, b []T) {
+	a, b = a[:len(o)], b[:len(o)]
+	for i := range o {
+		o[i] = a[i] == b[i]
+	}
+}
+func eqVS[T number](o []bool, a []T, s T) {
+	a = a[:len(o)]
+	for i := range o {
+		o[i] = a[i] == s
+	}
+}
+func eqSV[T number](o []bool, s T, b []T) { eqVS(o, b, s) }
+
+// swapped turns a comparison's loops into those of the mirrored comparison
+// (a < b is b > a).
+func swapped[T any](f binFuncs[T, bool]) binFuncs[T, bool] {
+	return binFuncs[T, bool]{
+		vv: func(o []bool, a, b []T) { f.vv(o, b, a) },
+		vs: func(o []bool, a []T, s T) { f.sv(o, s, a) },
+		sv: func(o []bool, s T, b []T) { f.vs(o, b, s) },
+	}
+}
+
 func compareFuncs[T number](op backends.OpType) (binFuncs[T, bool], bool) {
+	gt := binFuncs[T, bool]{gtVV[T], gtVS[T], gtSV[T]}
+	ge := binFuncs[T, bool]{geVV[T], geVS[T], geSV[T]}
 	switch op {
 	case backends.OpTypeEqual:
-		return mk(func(a, b T) bool { return a == b }), true
+		return binFuncs[T, bool]{eqVV[T], eqVS[T], eqSV[T]}, true
 	case backends.OpTypeNotEqual:
 		return mk(func(a, b T) bool { return a != b }), true
 	case backends.OpTypeGreaterThan:
-		return mk(func(a, b T) bool { return a > b }), true
+		return gt, true
 	case backends.OpTypeGreaterOrEqual:
-		return mk(func(a, b T) bool { return a >= b }), true
+		return ge, true
 	case backends.OpTypeLessThan:
-		return mk(func(a, b T) bool { return a < b }), true
+		return swapped(gt), true
 	case backends.OpTypeLessOrEqual:
-		return mk(func(a, b T) bool { return a <= b }), true
+		return swapped(ge), true
 	}
 	return binFuncs[T, bool]{}, false
 }
@@ -645,6 +707,41 @@ func where[T any](th int, o []T, c []bool, t, f []T, plans []bcast, od []int, sp
 	parallelFor(th, nChunks, max(1, elementGrain/max(chunk, 1)), func(from, to int) {
 		forChunks(from, to, plans, func(k int, offs []int) {
 			base := k * chunk
+			if !plans[0].splat {
+				oo, cc := o[base:base+chunk], c[offs[0]:offs[0]+chunk]
+				switch {
+				case !plans[1].splat && !plans[2].splat:
+					tt, ff := t[offs[1]:offs[1]+chunk], f[offs[2]:offs[2]+chunk]
+					for i := range oo {
+						if cc[i] {
+							oo[i] = tt[i]
+						} else {
+							oo[i] = ff[i]
+						}
+					}
+					return
+				case !plans[1].splat:
+					tt, fv := t[offs[1]:offs[1]+chunk], f[offs[2]]
+					for i := range oo {
+						if cc[i] {
+							oo[i] = tt[i]
+						} else {
+							oo[i] = fv
+						}
+					}
+					return
+				case !plans[2].splat:
+					tv, ff := t[offs[1]], f[offs[2]:offs[2]+chunk]
+					for i := range oo {
+						if cc[i] {
+							oo[i] = tv
+						} else {
+							oo[i] = ff[i]
+						}
+					}
+					return
+				}
+			}
 			for i := range chunk {
 				ci, ti, fi := offs[0], offs[1], offs[2]
 				if !plans[0].splat {

@@ -51,6 +51,7 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 		return nil, err
 	}
 	b.compiled = true
+	scalarOperands(b.nodes)
 	e := &Executable{backend: b.backend, name: b.name, params: b.params, outputs: outs, consts: map[int]*Buffer{}}
 
 	// Mark the nodes the outputs need.
@@ -142,6 +143,36 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 		}
 	}
 	return e, nil
+}
+
+// scalarOperands lets element-wise ops read a broadcast scalar directly: an
+// input that is a BroadcastInDim of a scalar (GoMLX's ZerosLike, OnesLike
+// and many gradient terms) is replaced by the scalar itself, so the full
+// tensor is never materialized. The broadcast is dropped if nothing else
+// needs it.
+func scalarOperands(nodes []*node) {
+	for _, n := range nodes {
+		if !acceptsScalarOperands(n.op) {
+			continue
+		}
+		for i, in := range n.inputs {
+			src := in.node
+			if src.op == backends.OpTypeBroadcastInDim && src.inputs[0].shape.IsScalar() {
+				n.inputs[i] = src.inputs[0]
+			}
+		}
+	}
+}
+
+func acceptsScalarOperands(op backends.OpType) bool {
+	switch op {
+	case backends.OpTypeAdd, backends.OpTypeSub, backends.OpTypeMul, backends.OpTypeDiv, backends.OpTypePow,
+		backends.OpTypeRem, backends.OpTypeMax, backends.OpTypeMin, backends.OpTypeEqual, backends.OpTypeNotEqual,
+		backends.OpTypeGreaterOrEqual, backends.OpTypeGreaterThan, backends.OpTypeLessOrEqual, backends.OpTypeLessThan,
+		backends.OpTypeLogicalAnd, backends.OpTypeLogicalOr, backends.OpTypeWhere:
+		return true
+	}
+	return false
 }
 
 func countOf(s []int, v int) int {

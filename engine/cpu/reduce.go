@@ -190,15 +190,9 @@ func reduceKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	ok := false
 	switch o := out.flat.(type) {
 	case []float32:
-		var ops reduceOps[float32, float64]
-		if ops, ok = floatReduce[float32](n.op); ok {
-			runReduce(th, p, ops, in[0].flat.([]float32), o)
-		}
+		ok = reduceFloat(th, n.op, p, in[0].flat.([]float32), o)
 	case []float64:
-		var ops reduceOps[float64, float64]
-		if ops, ok = floatReduce[float64](n.op); ok {
-			runReduce(th, p, ops, in[0].flat.([]float64), o)
-		}
+		ok = reduceFloat(th, n.op, p, in[0].flat.([]float64), o)
 	case []int32:
 		ok = reduceInt(th, n.op, p, in[0].flat.([]int32), o)
 	case []int64:
@@ -218,6 +212,125 @@ func reduceKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 		return nil, fmt.Errorf("%s is not implemented for %s", n.op, out.shape.DType)
 	}
 	return []*Buffer{out}, nil
+}
+
+// reduceFloat runs float reductions with inlined loops (sum, max, min) or
+// the generic reducer (product).
+func reduceFloat[T floating](th int, op backends.OpType, p reducePlan, in, out []T) bool {
+	kind := -1
+	switch op {
+	case backends.OpTypeReduceSum:
+		kind = 0
+	case backends.OpTypeReduceMax:
+		kind = 1
+	case backends.OpTypeReduceMin:
+		kind = 2
+	}
+	if kind < 0 {
+		ops, ok := floatReduce[T](op)
+		if ok {
+			runReduce(th, p, ops, in, out)
+		}
+		return ok
+	}
+	ops, _ := floatReduce[T](op)
+	rowFn := func(acc []float64, off int, row []T, innerReduced bool) {
+		if innerReduced {
+			a := acc[off]
+			switch kind {
+			case 0:
+				for _, v := range row {
+					a += float64(v)
+				}
+			case 1:
+				for _, v := range row {
+					a = maxOf(a, float64(v))
+				}
+			default:
+				for _, v := range row {
+					a = minOf(a, float64(v))
+				}
+			}
+			acc[off] = a
+			return
+		}
+		dst := acc[off : off+len(row)]
+		switch kind {
+		case 0:
+			for j, v := range row {
+				dst[j] += float64(v)
+			}
+		case 1:
+			for j, v := range row {
+				dst[j] = maxOf(dst[j], float64(v))
+			}
+		default:
+			for j, v := range row {
+				dst[j] = minOf(dst[j], float64(v))
+			}
+		}
+	}
+	reduceRows(th, p, ops.init, in, out, rowFn, ops.merge)
+	return true
+}
+
+// reduceRows walks the input row by row (a row is the innermost group),
+// calling rowFn to fold each into the accumulators, in parallel with
+// private accumulators merged at the end.
+func reduceRows[T floating](threads int, p reducePlan, init float64, in, out []T,
+	rowFn func(acc []float64, off int, row []T, innerReduced bool), merge func(a, b float64) float64) {
+	g := len(p.dims)
+	inner := p.dims[g-1]
+	innerReduced := p.reduced[g-1]
+	rows := len(in) / max(inner, 1)
+	outer := p.dims[:g-1]
+	work := func(acc []float64, from, to int) {
+		idx := make([]int, len(outer))
+		rem := from
+		for i := len(outer) - 1; i >= 0; i-- {
+			idx[i] = rem % outer[i]
+			rem /= outer[i]
+		}
+		off := 0
+		for i := range outer {
+			off += idx[i] * p.ostride[i]
+		}
+		for r := from; r < to; r++ {
+			rowFn(acc, off, in[r*inner:(r+1)*inner], innerReduced)
+			for i := len(outer) - 1; i >= 0; i-- {
+				idx[i]++
+				off += p.ostride[i]
+				if idx[i] < outer[i] {
+					break
+				}
+				off -= p.ostride[i] * outer[i]
+				idx[i] = 0
+			}
+		}
+	}
+	newAcc := func() []float64 {
+		a := make([]float64, p.outSize)
+		for i := range a {
+			a[i] = init
+		}
+		return a
+	}
+	parts := min(threads, max(1, len(in)/elementGrain), max(rows, 1))
+	accs := make([][]float64, parts)
+	per := (rows + parts - 1) / parts
+	parallelFor(parts, parts, 1, func(from, to int) {
+		for t := from; t < to; t++ {
+			accs[t] = newAcc()
+			work(accs[t], t*per, min((t+1)*per, rows))
+		}
+	})
+	for i := range out {
+		a := accs[0][i]
+		for t := 1; t < parts; t++ {
+			a = merge(a, accs[t][i])
+		}
+		out[i] = T(a)
+	}
 }
 
 func reduceInt[T integer](th int, op backends.OpType, p reducePlan, in, out []T) bool {

@@ -1,0 +1,60 @@
+"""PyTorch reference for `cotrain bench`: the same VGG as cotrain's (VGG-19-BN
+or a reduced configuration, fully convolutional readout, grayscale input
+broadcast to 3 channels), the same batch and thread count.
+
+Usage: python3 torch_vgg.py MODE CONFIG_JSON BATCH INPUT STEPS THREADS
+Prints one line per timed step: "step SECONDS".
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn as nn
+
+mode, cfg, batch, size, steps, threads = sys.argv[1], json.loads(sys.argv[2]), *map(int, sys.argv[3:7])
+torch.set_num_threads(threads)
+torch.manual_seed(0)
+
+
+class VGG(nn.Module):
+    def __init__(self, stages, head, classes, in_ch, dropout):
+        super().__init__()
+        layers, c = [], in_ch
+        for stage in stages:
+            for ch in stage:
+                layers += [nn.Conv2d(c, ch, 3, padding=1), nn.BatchNorm2d(ch), nn.ReLU(inplace=True)]
+                c = ch
+            layers.append(nn.MaxPool2d(2))
+        self.features = nn.Sequential(*layers)
+        h = []
+        for w in head:
+            h += [nn.Conv2d(c, w, 1), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            c = w
+        h += [nn.Conv2d(c, classes, 1), nn.AdaptiveMaxPool2d(1), nn.Flatten()]
+        self.classifier = nn.Sequential(*h)
+        self.in_ch = in_ch
+
+    def forward(self, x):
+        return self.classifier(self.features(x.expand(-1, self.in_ch, -1, -1)))
+
+
+m = VGG(cfg["stages"], cfg["head"], cfg["classes"], cfg["input_channels"], cfg["dropout"])
+opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.75, weight_decay=5e-4)
+x = torch.randn(batch, 1, size, size)
+y = torch.randint(0, cfg["classes"], (batch,))
+if mode == "forward":
+    m.eval()
+for s in range(steps + 1):  # the first step warms up
+    t = time.perf_counter()
+    if mode == "train":
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(m(x), y)
+        loss.backward()
+        opt.step()
+    else:
+        with torch.no_grad():
+            m(x)
+    el = time.perf_counter() - t
+    if s > 0:
+        print(f"step {el:.6f}", flush=True)

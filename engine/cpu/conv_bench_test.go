@@ -1,0 +1,62 @@
+package cpu_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/shapes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+
+	"github.com/cotrain/cotrain/engine/cpu"
+)
+
+// BenchmarkConv times the three convolutions of a VGG-19 layer (forward,
+// gradient with respect to the input, gradient with respect to the kernel)
+// at batch 32 and reports GFLOP/s.
+func BenchmarkConv(b *testing.B) {
+	layers := []struct{ hw, cin, cout, k int }{
+		{64, 64, 64, 3}, {32, 128, 128, 3}, {16, 256, 256, 3}, {8, 512, 512, 3}, {4, 512, 512, 3}, {2, 4096, 4096, 1},
+	}
+	be, err := cpu.New("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range layers {
+		x := tensors.FromShape(shapes.Make(dtypes.Float32, 32, l.hw, l.hw, l.cin))
+		k := tensors.FromShape(shapes.Make(dtypes.Float32, l.k, l.k, l.cin, l.cout))
+		flops := 2.0 * 32 * float64(l.hw*l.hw*l.k*l.k*l.cin*l.cout)
+		kinds := map[string]func(x, k *graph.Node) *graph.Node{
+			"fwd": func(x, k *graph.Node) *graph.Node { return graph.Convolve(x, k).PadSame().Done() },
+			"dx": func(x, k *graph.Node) *graph.Node {
+				y := graph.Convolve(x, k).PadSame().Done()
+				return graph.Gradient(graph.ReduceAllSum(y), x)[0]
+			},
+			"dk": func(x, k *graph.Node) *graph.Node {
+				y := graph.Convolve(x, k).PadSame().Done()
+				return graph.Gradient(graph.ReduceAllSum(y), k)[0]
+			},
+		}
+		for _, kind := range []string{"fwd", "dx", "dk"} {
+			b.Run(fmt.Sprintf("%dx%dx%d-%d/%s", l.hw, l.hw, l.cin, l.cout, kind), func(b *testing.B) {
+				e, err := graph.NewExec(be, kinds[kind])
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := e.Exec(x, k); err != nil {
+					b.Fatal(err)
+				}
+				b.ResetTimer()
+				for range b.N {
+					out, err := e.Exec(x, k)
+					if err != nil {
+						b.Fatal(err)
+					}
+					out[0].FinalizeAll()
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}

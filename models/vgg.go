@@ -1,0 +1,248 @@
+// Package models holds cotrain's network architectures: a VGG with
+// configurable width, depth and input size (the paper's VGG-19-BN with a
+// fully convolutional readout), and the multi-task wiring that adds a
+// Gaussian-readout neural head on a tapped layer.
+package models
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/cotrain/cotrain/nn"
+)
+
+// Node is a GoMLX graph node.
+type Node = graph.Node
+
+// VGG describes a VGG network: stages of 3×3 convolutions (each followed by
+// batch norm and ReLU), a 2×2 max-pool after every stage, and a fully
+// convolutional readout of 1×1 convolutions with dropout, closed by a global
+// max-pool over positions.
+type VGG struct {
+	// Stages lists the output channels of each convolution, stage by stage.
+	Stages [][]int `toml:"stages"`
+	// Head lists the widths of the hidden 1×1 convolutions of the readout.
+	Head []int `toml:"head"`
+	// Classes is the number of output classes.
+	Classes int `toml:"classes"`
+	// InputChannels is the number of channels the network sees: a
+	// single-channel image is broadcast to this many identical channels.
+	InputChannels int `toml:"input_channels"`
+	// Dropout is the drop probability after each hidden head layer.
+	Dropout float64 `toml:"dropout"`
+	// Tap names the layer the neural head reads (for example "conv3_1"):
+	// the output of that convolution after its batch norm and ReLU.
+	Tap string `toml:"tap"`
+}
+
+// VGG19BN is the paper's classifier (spec §2.1–2.2): configuration "E" with
+// batch norm, the fully convolutional readout 512→4096→4096→classes with
+// dropout 0.5, grayscale input broadcast to 3 channels, tap at conv3_1.
+func VGG19BN(classes int) VGG {
+	return VGG{
+		Stages:        [][]int{{64, 64}, {128, 128}, {256, 256, 256, 256}, {512, 512, 512, 512}, {512, 512, 512, 512}},
+		Head:          []int{4096, 4096},
+		Classes:       classes,
+		InputChannels: 3,
+		Dropout:       0.5,
+		Tap:           "conv3_1",
+	}
+}
+
+// Validate checks the configuration.
+func (v VGG) Validate() error {
+	if len(v.Stages) == 0 {
+		return fmt.Errorf("vgg: no stages")
+	}
+	for i, s := range v.Stages {
+		if len(s) == 0 {
+			return fmt.Errorf("vgg: stage %d has no convolutions", i+1)
+		}
+		for _, c := range s {
+			if c <= 0 {
+				return fmt.Errorf("vgg: stage %d has a convolution with %d channels", i+1, c)
+			}
+		}
+	}
+	if v.Classes < 2 {
+		return fmt.Errorf("vgg: classes = %d, need at least 2", v.Classes)
+	}
+	if v.InputChannels < 1 {
+		return fmt.Errorf("vgg: input_channels = %d, need at least 1", v.InputChannels)
+	}
+	if v.Dropout < 0 || v.Dropout >= 1 {
+		return fmt.Errorf("vgg: dropout %v must be in [0, 1)", v.Dropout)
+	}
+	if v.Tap != "" {
+		if _, _, err := v.tapIndex(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tapIndex parses Tap ("convS_K") into a stage and convolution index.
+func (v VGG) tapIndex() (stage, conv int, err error) {
+	if _, err := fmt.Sscanf(v.Tap, "conv%d_%d", &stage, &conv); err != nil || stage < 1 || conv < 1 ||
+		stage > len(v.Stages) || conv > len(v.Stages[stage-1]) {
+		return 0, 0, fmt.Errorf("vgg: tap %q is not a convolution of this network (convS_K with S ≤ %d)", v.Tap, len(v.Stages))
+	}
+	return stage - 1, conv - 1, nil
+}
+
+// MinInput is the smallest input side the pooling stack accepts.
+func (v VGG) MinInput() int { return 1 << len(v.Stages) }
+
+// convName is the name of convolution k of stage s (0-based), e.g. conv3_1.
+func convName(s, k int) string { return fmt.Sprintf("conv%d_%d", s+1, k+1) }
+
+// block applies conv → batch norm → ReLU.
+func block(ctx *context.Context, x *Node, name string, out int) *Node {
+	c := ctx.In(name)
+	y := nn.Conv2D(c.In("conv"), x, out, 3, nn.ConvOptions{})
+	return nn.ReLU(nn.BatchNorm(c.In("bn"), y))
+}
+
+// layers runs convolutions (s, k) from `from` (inclusive) to `to`
+// (exclusive), in execution order, with the pools after each stage.
+func (v VGG) layers(ctx *context.Context, x *Node, from, to [2]int) *Node {
+	features := ctx.In("features")
+	for s := range v.Stages {
+		for k, ch := range v.Stages[s] {
+			pos := [2]int{s, k}
+			if less(pos, from) || !less(pos, to) {
+				continue
+			}
+			x = block(features, x, convName(s, k), ch)
+			if k == len(v.Stages[s])-1 {
+				x = nn.MaxPool2(x)
+			}
+		}
+	}
+	return x
+}
+
+func less(a, b [2]int) bool { return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1]) }
+
+// end is a position after every convolution.
+var end = [2]int{1 << 30, 0}
+
+// broadcastInput turns an [N, H, W, 1] image into InputChannels identical channels.
+func (v VGG) broadcastInput(x *Node) *Node {
+	if c := x.Shape().Dimensions[3]; c == 1 && v.InputChannels > 1 {
+		d := x.Shape().Dimensions
+		return graph.BroadcastToDims(x, d[0], d[1], d[2], v.InputChannels)
+	}
+	return x
+}
+
+// Core runs the shared layers, from the input image [N, H, W, 1] to the
+// tapped layer (included).
+func (v VGG) Core(ctx *context.Context, x *Node) *Node {
+	s, k, err := v.tapIndex()
+	if err != nil {
+		panic(err)
+	}
+	return v.layers(ctx, v.broadcastInput(x), [2]int{0, 0}, [2]int{s, k + 1})
+}
+
+// Classifier runs the layers above the tap and the readout, giving logits [N, Classes].
+func (v VGG) Classifier(ctx *context.Context, tapped *Node) *Node {
+	s, k, err := v.tapIndex()
+	if err != nil {
+		panic(err)
+	}
+	// A tap on a stage's last convolution is followed by that stage's pool.
+	x := tapped
+	if k == len(v.Stages[s])-1 {
+		x = nn.MaxPool2(x)
+	}
+	x = v.layers(ctx, x, [2]int{s, k + 1}, end)
+	return v.head(ctx, x)
+}
+
+// Logits runs the whole classifier on images [N, H, W, 1].
+func (v VGG) Logits(ctx *context.Context, x *Node) *Node {
+	if v.Tap != "" {
+		return v.Classifier(ctx, v.Core(ctx, x))
+	}
+	return v.head(ctx, v.layers(ctx, v.broadcastInput(x), [2]int{0, 0}, end))
+}
+
+func (v VGG) head(ctx *context.Context, x *Node) *Node {
+	h := ctx.In("classifier")
+	for i, w := range v.Head {
+		x = nn.ReLU(nn.Conv2D(h.In(fmt.Sprintf("fc%d", i+1)), x, w, 1, nn.ConvOptions{}))
+		x = nn.Dropout(h, x, v.Dropout)
+	}
+	x = nn.Conv2D(h.In("out"), x, v.Classes, 1, nn.ConvOptions{})
+	return nn.GlobalMaxPool(x)
+}
+
+// Layer is one line of a model summary.
+type Layer struct {
+	Name   string
+	Output [3]int // H, W, C
+	Params int
+}
+
+// Summary lists the layers, their output shapes for square inputs of side
+// input, and their trainable parameter counts.
+func (v VGG) Summary(input int) ([]Layer, int, error) {
+	if err := v.Validate(); err != nil {
+		return nil, 0, err
+	}
+	if input < v.MinInput() {
+		return nil, 0, fmt.Errorf("vgg: input side %d is smaller than %d, the least %d pooling stages allow", input, v.MinInput(), len(v.Stages))
+	}
+	var out []Layer
+	h, c := input, v.InputChannels
+	total := 0
+	add := func(name string, params int) {
+		out = append(out, Layer{Name: name, Output: [3]int{h, h, c}, Params: params})
+		total += params
+	}
+	for s, stage := range v.Stages {
+		for k, ch := range stage {
+			params := 9*c*ch + ch + 2*ch // conv weights and bias, batch-norm scale and offset
+			c = ch
+			add(convName(s, k)+" (conv3×3+bn+relu)", params)
+		}
+		h /= 2
+		add(fmt.Sprintf("pool%d", s+1), 0)
+	}
+	for i, w := range v.Head {
+		params := c*w + w
+		c = w
+		add(fmt.Sprintf("fc%d (conv1×1+relu+dropout)", i+1), params)
+	}
+	params := c*v.Classes + v.Classes
+	c = v.Classes
+	add("out (conv1×1)", params)
+	h = 1
+	add("global max-pool", 0)
+	return out, total, nil
+}
+
+// FormatSummary renders a summary as an aligned table.
+func FormatSummary(layers []Layer, total int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-32s %-16s %12s\n", "layer", "output (H×W×C)", "parameters")
+	for _, l := range layers {
+		fmt.Fprintf(&b, "%-32s %-16s %12s\n", l.Name, fmt.Sprintf("%d×%d×%d", l.Output[0], l.Output[1], l.Output[2]), thousands(l.Params))
+	}
+	fmt.Fprintf(&b, "%-32s %-16s %12s\n", "total", "", thousands(total))
+	return b.String()
+}
+
+// thousands formats n with comma separators.
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
