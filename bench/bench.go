@@ -1,6 +1,7 @@
 // Package bench measures cotrain's training and inference throughput on a
-// model and, in the same invocation, PyTorch's on the same model, batch and
-// thread count, so that speed is reported as a ratio.
+// model side by side with PyTorch's on the same model, batch and thread
+// count. The two frameworks alternate single steps in one invocation, so
+// both see the same machine; speed is reported as a ratio.
 package bench
 
 import (
@@ -10,6 +11,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,29 +48,38 @@ type Options struct {
 	Model   models.VGG
 	Input   int // image side
 	Batch   int
-	Steps   int // timed steps after one warm-up step
-	Threads int // for PyTorch; cotrain's cpu backend uses its own setting
+	Steps   int // timed steps of each framework, after one warm-up step each
+	Threads int // PyTorch's thread count (torch.set_num_threads)
 }
 
 // Result is the throughput of one framework.
 type Result struct {
 	Framework string
 	StepTimes []time.Duration
-	Images    float64 // images per second (median step)
-	GFLOPs    float64 // achieved GFLOP/s (median step)
+	Images    float64 // images per second at the median step time
+	GFLOPs    float64 // achieved GFLOP/s at the median step time
 }
 
-// FLOPs returns the floating-point operations of one image: 2 per
-// multiply-add of every convolution; a training step counts 3× the forward
-// pass (forward, gradient with respect to inputs, and to weights).
+// Comparison holds both frameworks' results from one alternating run.
+type Comparison struct {
+	Cotrain, PyTorch Result
+	// Ratio is cotrain's throughput over PyTorch's (median step times).
+	Ratio float64
+	// PairedRatio is the median over steps of PyTorch's step time over
+	// cotrain's adjacent step time: robust to slow drifts of the machine.
+	PairedRatio float64
+}
+
+// FLOPs returns the floating-point operations per image: 2 per multiply-add
+// of every convolution (the 1×1 readout included); a training step counts
+// 3× the forward pass (forward, and the gradients with respect to inputs
+// and to weights).
 func FLOPs(m models.VGG, input int, mode Mode) (float64, error) {
-	layers, _, err := m.Summary(input)
-	if err != nil {
+	if _, _, err := m.Summary(input); err != nil {
 		return 0, err
 	}
 	var macs float64
 	h, c := input, m.InputChannels
-	_ = layers
 	for _, stage := range m.Stages {
 		for _, ch := range stage {
 			macs += float64(h*h) * float64(9*c*ch)
@@ -89,25 +100,28 @@ func FLOPs(m models.VGG, input int, mode Mode) (float64, error) {
 }
 
 func summarize(framework string, times []time.Duration, flops float64, batch int) Result {
-	s := slices.Clone(times)
-	slices.Sort(s)
-	med := s[len(s)/2].Seconds()
+	med := median(times).Seconds()
 	return Result{Framework: framework, StepTimes: times, Images: float64(batch) / med, GFLOPs: flops * float64(batch) / med / 1e9}
 }
 
-// Cotrain times the model on backend b.
-func Cotrain(ctx context.Context, b backends.Backend, o Options) (Result, error) {
-	flops, err := FLOPs(o.Model, o.Input, o.Mode)
-	if err != nil {
-		return Result{}, err
-	}
+func median(times []time.Duration) time.Duration {
+	s := slices.Clone(times)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// stepper runs one timed step.
+type stepper func() (time.Duration, error)
+
+// cotrainStepper builds the model on backend b and returns its step.
+func cotrainStepper(b backends.Backend, o Options) (stepper, error) {
 	mctx := gctx.New()
 	if err := nn.SetSeed(mctx, 1); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	opt := &nn.SGD{LR: 0.01, Momentum: 0.75, WeightDecay: 5e-4}
 	var step *gctx.Exec
-	err = engine.Try(func() {
+	err := engine.Try(func() {
 		var err error
 		step, err = gctx.NewExec(b, mctx, func(ctx *gctx.Context, x, labels *graph.Node) *graph.Node {
 			g := x.Graph()
@@ -125,7 +139,7 @@ func Cotrain(ctx context.Context, b backends.Backend, o Options) (Result, error)
 		}
 	})
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	x := make([]float32, o.Batch*o.Input*o.Input)
 	for i := range x {
@@ -137,81 +151,182 @@ func Cotrain(ctx context.Context, b backends.Backend, o Options) (Result, error)
 	}
 	xt := tensors.FromFlatDataAndDimensions(x, o.Batch, o.Input, o.Input, 1)
 	lt := tensors.FromFlatDataAndDimensions(labels, o.Batch)
-	var times []time.Duration
-	for s := 0; s <= o.Steps; s++ {
-		if err := ctx.Err(); err != nil {
-			return Result{}, err
-		}
+	return func() (time.Duration, error) {
 		start := time.Now()
 		out, err := step.Exec(xt, lt)
 		if err != nil {
-			return Result{}, err
+			return 0, err
 		}
 		for _, t := range out {
-			t.MustConstFlatData(func(any) {}) // wait for the result on the host
+			t.MustConstFlatData(func(any) {}) // the result is on the host
 			t.FinalizeAll()
 		}
-		if s > 0 {
-			times = append(times, time.Since(start))
-		}
-	}
-	return summarize("cotrain ("+b.Name()+")", times, flops, o.Batch), nil
+		return time.Since(start), nil
+	}, nil
 }
 
 // PythonPath is the interpreter that runs the PyTorch reference: Debian's
 // python3-torch lives under /usr/bin/python3.
 const PythonPath = "/usr/bin/python3"
 
-// PyTorch runs the reference script with the same model and batch.
-func PyTorch(ctx context.Context, o Options) (Result, error) {
-	flops, err := FLOPs(o.Model, o.Input, o.Mode)
-	if err != nil {
-		return Result{}, err
-	}
+// torchProcess is a running PyTorch reference.
+type torchProcess struct {
+	cmd     *exec.Cmd
+	in      io.WriteCloser
+	out     *bufio.Scanner
+	stderr  *bytes.Buffer
+	version string
+	dir     string
+}
+
+func startTorch(ctx context.Context, o Options) (*torchProcess, error) {
 	dir, err := os.MkdirTemp("", "cotrain-bench")
 	if err != nil {
-		return Result{}, err
+		return nil, err
 	}
-	defer os.RemoveAll(dir)
 	script := filepath.Join(dir, "torch_vgg.py")
 	if err := os.WriteFile(script, torchScript, 0o644); err != nil {
-		return Result{}, err
+		os.RemoveAll(dir)
+		return nil, err
 	}
 	cfg, err := json.Marshal(map[string]any{"stages": o.Model.Stages, "head": o.Model.Head, "classes": o.Model.Classes,
 		"input_channels": o.Model.InputChannels, "dropout": o.Model.Dropout})
 	if err != nil {
-		return Result{}, err
+		os.RemoveAll(dir)
+		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, PythonPath, script, string(o.Mode), string(cfg),
-		strconv.Itoa(o.Batch), strconv.Itoa(o.Input), strconv.Itoa(o.Steps), strconv.Itoa(o.Threads))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	p := &torchProcess{dir: dir, stderr: &bytes.Buffer{}}
+	p.cmd = exec.CommandContext(ctx, PythonPath, script, string(o.Mode), string(cfg),
+		strconv.Itoa(o.Batch), strconv.Itoa(o.Input), strconv.Itoa(o.Threads))
+	p.cmd.Stderr = p.stderr
+	if p.in, err = p.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if strings.Contains(msg, "No module named 'torch'") {
-			msg = "PyTorch is not installed: apt-get install python3-torch"
-		}
-		return Result{}, fmt.Errorf("running the PyTorch reference (%s): %v: %s", PythonPath, err, msg)
+		return nil, err
 	}
-	var times []time.Duration
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		var sec float64
-		if _, err := fmt.Sscanf(sc.Text(), "step %f", &sec); err == nil {
-			times = append(times, time.Duration(sec*float64(time.Second)))
-		}
+	if err := p.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting the PyTorch reference %s: %w", PythonPath, err)
 	}
-	if len(times) == 0 {
-		return Result{}, fmt.Errorf("the PyTorch reference printed no timings: %q", out)
+	p.out = bufio.NewScanner(stdout)
+	if !p.out.Scan() || p.out.Text() != "ready" {
+		p.close()
+		return nil, p.failure()
 	}
-	return summarize("PyTorch "+torchVersion(ctx), times, flops, o.Batch), nil
+	if v, err := exec.CommandContext(ctx, PythonPath, "-c", "import torch; print(torch.__version__)").Output(); err == nil {
+		p.version = strings.TrimSpace(string(v))
+	}
+	return p, nil
 }
 
-func torchVersion(ctx context.Context) string {
-	out, err := exec.CommandContext(ctx, PythonPath, "-c", "import torch; print(torch.__version__)").Output()
-	if err != nil {
-		return ""
+func (p *torchProcess) failure() error {
+	msg := strings.TrimSpace(p.stderr.String())
+	if strings.Contains(msg, "No module named 'torch'") {
+		msg = "PyTorch is not installed: apt-get install python3-torch"
 	}
-	return strings.TrimSpace(string(out))
+	return fmt.Errorf("the PyTorch reference (%s) failed: %s", PythonPath, msg)
+}
+
+func (p *torchProcess) step() (time.Duration, error) {
+	if _, err := io.WriteString(p.in, "step\n"); err != nil {
+		return 0, p.failure()
+	}
+	if !p.out.Scan() {
+		return 0, p.failure()
+	}
+	var sec float64
+	if _, err := fmt.Sscanf(p.out.Text(), "step %f", &sec); err != nil {
+		return 0, fmt.Errorf("the PyTorch reference printed %q", p.out.Text())
+	}
+	return time.Duration(sec * float64(time.Second)), nil
+}
+
+func (p *torchProcess) close() {
+	p.in.Close()
+	p.cmd.Wait()
+	os.RemoveAll(p.dir)
+}
+
+// Compare times cotrain on backend b and PyTorch on the same model, batch
+// and threads, alternating single steps (in ABBA order) after one warm-up
+// step each.
+func Compare(ctx context.Context, b backends.Backend, o Options) (*Comparison, error) {
+	if o.Steps < 1 {
+		return nil, fmt.Errorf("bench: steps = %d, need at least 1", o.Steps)
+	}
+	flops, err := FLOPs(o.Model, o.Input, o.Mode)
+	if err != nil {
+		return nil, err
+	}
+	ours, err := cotrainStepper(b, o)
+	if err != nil {
+		return nil, err
+	}
+	torch, err := startTorch(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	defer torch.close()
+	var ct, tt []time.Duration
+	for i := 0; i <= o.Steps; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		order := []stepper{ours, torch.step}
+		if i%2 == 1 {
+			order = []stepper{torch.step, ours}
+		}
+		var d [2]time.Duration
+		for j, s := range order {
+			if d[j], err = s(); err != nil {
+				return nil, err
+			}
+		}
+		if i%2 == 1 {
+			d[0], d[1] = d[1], d[0]
+		}
+		if i > 0 { // step 0 warms up both
+			ct, tt = append(ct, d[0]), append(tt, d[1])
+		}
+	}
+	c := &Comparison{
+		Cotrain: summarize("cotrain ("+b.Name()+")", ct, flops, o.Batch),
+		PyTorch: summarize("PyTorch "+torch.version, tt, flops, o.Batch),
+	}
+	c.Ratio = c.Cotrain.Images / c.PyTorch.Images
+	paired := make([]float64, len(ct))
+	for i := range ct {
+		paired[i] = tt[i].Seconds() / ct[i].Seconds()
+	}
+	slices.Sort(paired)
+	c.PairedRatio = paired[len(paired)/2]
+	return c, nil
+}
+
+// Cotrain times cotrain alone on backend b.
+func Cotrain(ctx context.Context, b backends.Backend, o Options) (Result, error) {
+	flops, err := FLOPs(o.Model, o.Input, o.Mode)
+	if err != nil {
+		return Result{}, err
+	}
+	ours, err := cotrainStepper(b, o)
+	if err != nil {
+		return Result{}, err
+	}
+	var times []time.Duration
+	for i := 0; i <= o.Steps; i++ {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		d, err := ours()
+		if err != nil {
+			return Result{}, err
+		}
+		if i > 0 {
+			times = append(times, d)
+		}
+	}
+	return summarize("cotrain ("+b.Name()+")", times, flops, o.Batch), nil
 }

@@ -2,8 +2,10 @@
 or a reduced configuration, fully convolutional readout, grayscale input
 broadcast to 3 channels), the same batch and thread count.
 
-Usage: python3 torch_vgg.py MODE CONFIG_JSON BATCH INPUT STEPS THREADS
-Prints one line per timed step: "step SECONDS".
+Usage: python3 torch_vgg.py MODE CONFIG_JSON BATCH INPUT THREADS
+After building the model it prints "ready", then for each line "step" read
+on stdin runs one step and prints "step SECONDS"; "quit" (or EOF) ends.
+cotrain alternates these steps with its own, so both see the same machine.
 """
 import json
 import sys
@@ -12,7 +14,7 @@ import time
 import torch
 import torch.nn as nn
 
-mode, cfg, batch, size, steps, threads = sys.argv[1], json.loads(sys.argv[2]), *map(int, sys.argv[3:7])
+mode, cfg, batch, size, threads = sys.argv[1], json.loads(sys.argv[2]), *map(int, sys.argv[3:6])
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -45,8 +47,9 @@ x = torch.randn(batch, 1, size, size)
 y = torch.randint(0, cfg["classes"], (batch,))
 if mode == "forward":
     m.eval()
-for s in range(steps + 1):  # the first step warms up
-    t = time.perf_counter()
+
+
+def step():
     if mode == "train":
         opt.zero_grad()
         loss = nn.functional.cross_entropy(m(x), y)
@@ -55,6 +58,12 @@ for s in range(steps + 1):  # the first step warms up
     else:
         with torch.no_grad():
             m(x)
-    el = time.perf_counter() - t
-    if s > 0:
-        print(f"step {el:.6f}", flush=True)
+
+
+print("ready", flush=True)
+for line in sys.stdin:
+    if line.strip() != "step":
+        break
+    t = time.perf_counter()
+    step()
+    print(f"step {time.perf_counter() - t:.6f}", flush=True)

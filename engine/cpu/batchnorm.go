@@ -10,18 +10,27 @@ func bnLayout(dims []int, axis int) (outer, c, inner int) {
 	return product(dims[:axis]), dims[axis], product(dims[axis+1:])
 }
 
-// channelSums accumulates, per channel, Σ f(i, x) over all elements, in
-// float64, with one private accumulator per thread.
-func channelSums(threads, outer, c, inner int, acc func(sums [][2]float64, row int)) [][2]float64 {
-	rows := outer
-	parts := min(threads, max(1, outer*c*inner/elementGrain), rows)
-	partial := make([][][2]float64, max(parts, 1))
+// channelSums accumulates two per-channel sums over rows of a [rows, C,
+// inner] tensor in parallel: acc folds rows [from, to) into float32 partial
+// sums of the tensor's own precision, added into float64 totals every
+// block of rows.
+func channelSums[A floating](threads, rows, c int, acc func(s0, s1 []A, from, to int)) [][2]float64 {
+	const rowBlock = 64
+	parts := min(threads, max(1, rows/rowBlock))
+	partial := make([][][2]float64, parts)
+	per := (rows + parts - 1) / parts
 	parallelFor(parts, parts, 1, func(from, to int) {
 		for t := from; t < to; t++ {
 			sums := make([][2]float64, c)
-			per := (rows + parts - 1) / parts
-			for o := t * per; o < min((t+1)*per, rows); o++ {
-				acc(sums, o)
+			s0, s1 := make([]A, c), make([]A, c)
+			for r := t * per; r < min((t+1)*per, rows); r += rowBlock {
+				clear(s0)
+				clear(s1)
+				acc(s0, s1, r, min(r+rowBlock, (t+1)*per, rows))
+				for ch := range c {
+					sums[ch][0] += float64(s0[ch])
+					sums[ch][1] += float64(s1[ch])
+				}
 			}
 			partial[t] = sums
 		}
@@ -52,25 +61,35 @@ func bnTrainingKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 func bnTraining[T floating](x *execution, n *node, a bnAttr, xs, scale, offset []T) ([]*Buffer, error) {
 	outer, c, inner := bnLayout(n.inputs[0].shape.Dimensions, a.axis)
 	count := float64(outer * inner)
-	sums := channelSums(x.b.threads, outer, c, inner, func(s [][2]float64, o int) {
-		row := xs[o*c*inner : (o+1)*c*inner]
-		if inner == 1 {
-			for ch, v := range row {
-				f := float64(v)
-				s[ch][0] += f
-				s[ch][1] += f * f
+	// Shift by the first row's values so the partial sums of x and x² do not
+	// lose precision to a large mean.
+	shift := make([]T, c)
+	for ch := range c {
+		shift[ch] = xs[ch*inner]
+	}
+	sums := channelSums(x.b.threads, outer, c, func(s0, s1 []T, from, to int) {
+		for o := from; o < to; o++ {
+			row := xs[o*c*inner : (o+1)*c*inner]
+			if inner == 1 {
+				row = row[:c]
+				for ch, v := range row {
+					d := v - shift[ch]
+					s0[ch] += d
+					s1[ch] += d * d
+				}
+				continue
 			}
-			return
-		}
-		for ch := range c {
-			var s0, s1 float64
-			for _, v := range row[ch*inner : (ch+1)*inner] {
-				f := float64(v)
-				s0 += f
-				s1 += f * f
+			for ch := range c {
+				sh := shift[ch]
+				var a, b T
+				for _, v := range row[ch*inner : (ch+1)*inner] {
+					d := v - sh
+					a += d
+					b += d * d
+				}
+				s0[ch] += a
+				s1[ch] += b
 			}
-			s[ch][0] += s0
-			s[ch][1] += s1
 		}
 	})
 	out := x.alloc(n.outs[0].shape)
@@ -79,8 +98,9 @@ func bnTraining[T floating](x *execution, n *node, a bnAttr, xs, scale, offset [
 	mul := make([]T, c)
 	add := make([]T, c)
 	for ch := range c {
-		m := sums[ch][0] / count
-		v := max(sums[ch][1]/count-m*m, 0)
+		ms := sums[ch][0] / count // mean of the shifted values
+		v := max(sums[ch][1]/count-ms*ms, 0)
+		m := ms + float64(shift[ch])
 		mf[ch], vf[ch] = T(m), T(v)
 		k := float64(scale[ch]) / math.Sqrt(v+float64(a.epsilon))
 		mul[ch] = T(k)
@@ -134,18 +154,31 @@ func bnGradient[T floating](x *execution, n *node, a bnAttr, xs, scale, mean, va
 	for ch := range c {
 		inv[ch] = 1 / math.Sqrt(float64(variance[ch])+float64(a.epsilon))
 	}
-	sums := channelSums(x.b.threads, outer, c, inner, func(s [][2]float64, o int) {
-		base := o * c * inner
-		for ch := range c {
-			m, iv := float64(mean[ch]), inv[ch]
-			var s0, s1 float64
-			for i := range inner {
-				g := float64(dy[base+ch*inner+i])
-				s0 += g
-				s1 += g * (float64(xs[base+ch*inner+i]) - m) * iv
+	meanT, invT := make([]T, c), make([]T, c)
+	for ch := range c {
+		meanT[ch], invT[ch] = mean[ch], T(inv[ch])
+	}
+	sums := channelSums(x.b.threads, outer, c, func(s0, s1 []T, from, to int) {
+		for o := from; o < to; o++ {
+			base := o * c * inner
+			if inner == 1 {
+				g, xx := dy[base:base+c], xs[base:base+c]
+				for ch := range g {
+					s0[ch] += g[ch]
+					s1[ch] += g[ch] * (xx[ch] - meanT[ch]) * invT[ch]
+				}
+				continue
 			}
-			s[ch][0] += s0
-			s[ch][1] += s1
+			for ch := range c {
+				m, iv := meanT[ch], invT[ch]
+				var a, b T
+				for i := base + ch*inner; i < base+(ch+1)*inner; i++ {
+					a += dy[i]
+					b += dy[i] * (xs[i] - m) * iv
+				}
+				s0[ch] += a
+				s1[ch] += b
+			}
 		}
 	})
 	dx := x.alloc(n.outs[0].shape)

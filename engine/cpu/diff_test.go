@@ -302,3 +302,37 @@ func TestReductions(t *testing.T) {
 	)
 	runDiff(t, cases)
 }
+
+// TestFusedChains compares element-wise chains — which the cpu backend
+// runs as fused steps — with SimpleGo.
+func TestFusedChains(t *testing.T) {
+	g32 := func(x *graph.Node, v float64) *graph.Node { return graph.Scalar(x.Graph(), dtypes.Float32, v) }
+	runDiff(t, []diffCase{
+		{name: "sgd-like update", fn: func(xs []*graph.Node) []*graph.Node {
+			w, grad, buf := xs[0], xs[1], xs[2]
+			step := graph.Add(grad, graph.MulScalar(w, 5e-4))
+			nb := graph.Add(graph.MulScalar(buf, 0.75), step)
+			return []*graph.Node{graph.Sub(w, graph.Mul(g32(w, 0.1), nb)), nb}
+		}, inputs: []input{f32(3, 3, 8, 16), f32(3, 3, 8, 16), f32(3, 3, 8, 16)}},
+		{name: "relu and mask", fn: func(xs []*graph.Node) []*graph.Node {
+			x := graph.Add(xs[0], xs[1]) // per-channel broadcast operand
+			m := graph.GreaterThan(x, g32(x, 0))
+			y := graph.Where(m, x, g32(x, 0))
+			return []*graph.Node{graph.Mul(y, y), m}
+		}, inputs: []input{f32(4, 5, 6, 7), f32(1, 1, 1, 7)}},
+		{name: "broadcast middle axis", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.Exp(graph.Neg(graph.Mul(graph.Sub(xs[0], xs[1]), xs[1])))
+		}), inputs: []input{f32(3, 4, 2050), f32(3, 1, 2050)}},
+		{name: "chain around a reduction", fn: one(func(xs []*graph.Node) *graph.Node {
+			a := graph.Mul(xs[0], xs[0])
+			s := graph.ReduceSum(a, 1)                // consumer outside the chain
+			b := graph.Add(a, graph.ExpandAxes(s, 1)) // needs the reduction, so it cannot fuse with a's chain start
+			return graph.Tanh(graph.Sub(b, a))
+		}), inputs: []input{f32(5, 6)}},
+		{name: "bool chain", fn: one(func(xs []*graph.Node) *graph.Node {
+			a := graph.GreaterThan(xs[0], xs[1])
+			b := graph.LessThan(xs[0], g32(xs[0], 0.5))
+			return graph.ConvertDType(graph.LogicalAnd(a, graph.LogicalNot(b)), dtypes.Float32)
+		}), inputs: []input{f32(3000), f32(3000)}},
+	})
+}

@@ -38,6 +38,9 @@ func mk[T, O any](f func(a, b T) O) binFuncs[T, O] {
 }
 
 func addVV[T number](o, a, b []T) {
+	if o32, ok := any(o).([]float32); ok && vecVV('+', o32, any(a).([]float32), any(b).([]float32)) {
+		return
+	}
 	b = b[:len(o)]
 	a = a[:len(o)]
 	for i := range o {
@@ -45,6 +48,9 @@ func addVV[T number](o, a, b []T) {
 	}
 }
 func addVS[T number](o, a []T, s T) {
+	if o32, ok := any(o).([]float32); ok && vecVS('+', o32, any(a).([]float32), any(s).(float32)) {
+		return
+	}
 	a = a[:len(o)]
 	for i := range o {
 		o[i] = a[i] + s
@@ -52,6 +58,9 @@ func addVS[T number](o, a []T, s T) {
 }
 func addSV[T number](o []T, s T, b []T) { addVS(o, b, s) }
 func subVV[T number](o, a, b []T) {
+	if o32, ok := any(o).([]float32); ok && vecVV('-', o32, any(a).([]float32), any(b).([]float32)) {
+		return
+	}
 	b = b[:len(o)]
 	a = a[:len(o)]
 	for i := range o {
@@ -59,18 +68,27 @@ func subVV[T number](o, a, b []T) {
 	}
 }
 func subVS[T number](o, a []T, s T) {
+	if o32, ok := any(o).([]float32); ok && vecVS('-', o32, any(a).([]float32), any(s).(float32)) {
+		return
+	}
 	a = a[:len(o)]
 	for i := range o {
 		o[i] = a[i] - s
 	}
 }
 func subSV[T number](o []T, s T, b []T) {
+	if o32, ok := any(o).([]float32); ok && vecSV('-', o32, any(s).(float32), any(b).([]float32)) {
+		return
+	}
 	b = b[:len(o)]
 	for i := range o {
 		o[i] = s - b[i]
 	}
 }
 func mulVV[T number](o, a, b []T) {
+	if o32, ok := any(o).([]float32); ok && vecVV('*', o32, any(a).([]float32), any(b).([]float32)) {
+		return
+	}
 	b = b[:len(o)]
 	a = a[:len(o)]
 	for i := range o {
@@ -78,6 +96,9 @@ func mulVV[T number](o, a, b []T) {
 	}
 }
 func mulVS[T number](o, a []T, s T) {
+	if o32, ok := any(o).([]float32); ok && vecVS('*', o32, any(a).([]float32), any(s).(float32)) {
+		return
+	}
 	a = a[:len(o)]
 	for i := range o {
 		o[i] = a[i] * s
@@ -85,6 +106,9 @@ func mulVS[T number](o, a []T, s T) {
 }
 func mulSV[T number](o []T, s T, b []T) { mulVS(o, b, s) }
 func divVV[T number](o, a, b []T) {
+	if o32, ok := any(o).([]float32); ok && vecVV('/', o32, any(a).([]float32), any(b).([]float32)) {
+		return
+	}
 	b = b[:len(o)]
 	a = a[:len(o)]
 	for i := range o {
@@ -92,12 +116,18 @@ func divVV[T number](o, a, b []T) {
 	}
 }
 func divVS[T number](o, a []T, s T) {
+	if o32, ok := any(o).([]float32); ok && vecVS('/', o32, any(a).([]float32), any(s).(float32)) {
+		return
+	}
 	a = a[:len(o)]
 	for i := range o {
 		o[i] = a[i] / s
 	}
 }
 func divSV[T number](o []T, s T, b []T) {
+	if o32, ok := any(o).([]float32); ok && vecSV('/', o32, any(s).(float32), any(b).([]float32)) {
+		return
+	}
 	b = b[:len(o)]
 	for i := range o {
 		o[i] = s / b[i]

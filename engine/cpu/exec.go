@@ -70,6 +70,27 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 		mark(o.node)
 	}
 
+	// Consumers of each live node; graph outputs count as a consumer after every node.
+	consumers := map[*node][]*node{}
+	for _, n := range b.nodes {
+		if live[n.id] {
+			for _, in := range n.inputs {
+				consumers[in.node] = append(consumers[in.node], n)
+			}
+		}
+	}
+	sink := &node{id: len(b.nodes)}
+	for _, o := range outs {
+		consumers[o.node] = append(consumers[o.node], sink)
+	}
+	groups := fuseGroups(b.nodes, live, consumers)
+	fusedMember := map[*node]bool{}
+	for _, g := range groups {
+		for _, m := range g.members {
+			fusedMember[m] = true
+		}
+	}
+
 	// Slots: one per live value. Parameters always get one (the caller passes them).
 	slot := map[*value]int{}
 	newSlot := func(v *value) int {
@@ -95,9 +116,21 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 			e.consts[s] = buf
 			continue
 		}
-		run, err := kernelFor(n.op)
-		if err != nil {
-			return nil, err
+		run := kernel(fusedKernel)
+		if g := groups[n]; g != nil {
+			// The last member of a group runs the whole group.
+			exported := make([]*value, len(g.exported))
+			for i, mi := range g.exported {
+				exported[i] = g.members[mi].outs[0]
+			}
+			n = &node{id: n.id, op: opFused, inputs: g.inputs, outs: exported, attr: g}
+		} else if fusedMember[n] {
+			continue
+		} else {
+			var err error
+			if run, err = kernelFor(n.op); err != nil {
+				return nil, err
+			}
 		}
 		st := step{n: n, run: run}
 		for _, in := range n.inputs {
@@ -144,6 +177,9 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 	}
 	return e, nil
 }
+
+// opFused marks the synthetic node that runs a fused group.
+const opFused = backends.OpTypeInvalid
 
 // scalarOperands lets element-wise ops read a broadcast scalar directly: an
 // input that is a BroadcastInDim of a scalar (GoMLX's ZerosLike, OnesLike

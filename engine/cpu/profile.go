@@ -31,6 +31,9 @@ func (p *profile) add(key string, d time.Duration) {
 // profileKey names a node for the profile: the op, its output dtype and,
 // for convolutions, the path taken.
 func profileKey(n *node) string {
+	if g, ok := n.attr.(*fusedGroup); ok {
+		return g.String()
+	}
 	key := n.op.String()
 	if n.op == backends.OpTypeConvGeneral {
 		a := n.attr.(convAttr)

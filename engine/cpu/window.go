@@ -135,9 +135,9 @@ func selectAndScatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, err
 	isMax := a.reduce == backends.ReduceOpMax
 	switch o := out.flat.(type) {
 	case []float32:
-		selectAndScatter(&g, isMax, in[0].flat.([]float32), in[1].flat.([]float32), o)
+		selectAndScatter(x.b.threads, &g, isMax, in[0].flat.([]float32), in[1].flat.([]float32), o)
 	case []float64:
-		selectAndScatter(&g, isMax, in[0].flat.([]float64), in[1].flat.([]float64), o)
+		selectAndScatter(x.b.threads, &g, isMax, in[0].flat.([]float64), in[1].flat.([]float64), o)
 	default:
 		x.b.release(out)
 		return nil, fmt.Errorf("%s is not implemented for %s", n.op, out.shape.DType)
@@ -145,30 +145,32 @@ func selectAndScatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, err
 	return []*Buffer{out}, nil
 }
 
-func selectAndScatter[T floating](g *windowGeom, isMax bool, operand, source, out []T) {
+func selectAndScatter[T floating](threads int, g *windowGeom, isMax bool, operand, source, out []T) {
 	clear(out)
 	if len(g.in) == 4 && equalInts(g.win, []int{1, 2, 2, 1}) && equalInts(g.st, []int{1, 2, 2, 1}) &&
 		g.pad[1] == [2]int{} && g.pad[2] == [2]int{} && isMax {
 		n, h, w, c := g.in[0], g.in[1], g.in[2], g.in[3]
 		oh, ow := g.out[1], g.out[2]
-		for b := range n {
-			for y := range oh {
-				for xo := range ow {
-					i00 := ((b*h+2*y)*w + 2*xo) * c
-					cand := [4]int{i00, i00 + c, i00 + w*c, i00 + w*c + c}
-					src := source[((b*oh+y)*ow+xo)*c:]
-					for k := range c {
-						best := cand[0] + k
-						for _, o := range cand[1:] {
-							if operand[o+k] > operand[best] {
-								best = o + k
+		parallelFor(threads, n, 1, func(bFrom, bTo int) {
+			for b := bFrom; b < bTo; b++ {
+				for y := range oh {
+					for xo := range ow {
+						i00 := ((b*h+2*y)*w + 2*xo) * c
+						cand := [4]int{i00, i00 + c, i00 + w*c, i00 + w*c + c}
+						src := source[((b*oh+y)*ow+xo)*c:]
+						for k := range c {
+							best := cand[0] + k
+							for _, o := range cand[1:] {
+								if operand[o+k] > operand[best] {
+									best = o + k
+								}
 							}
+							out[best] += src[k]
 						}
-						out[best] += src[k]
 					}
 				}
 			}
-		}
+		})
 		return
 	}
 	opos := make([]int, len(g.out))
