@@ -194,7 +194,7 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	chunkTiles := max(1, rowChunk/mr)
 	parallelFor(x.b.threads, tiles, 1, func(from, to int) {
 		var t tile
-		ptrs := make([][6]*float32, chunkTiles*nSeg)
+		ptrs := make([]rowPtrs, chunkTiles*nSeg)
 		var apack []float32
 		if packA {
 			apack = make([]float32, chunkTiles*mr*kBlock)
@@ -257,7 +257,7 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 						c := out[r0*cout+col0:]
 						acc := bi > 0
 						if packA {
-							var ap [6]*float32
+							var ap rowPtrs
 							a := apack[(ti-c0)*mr*kBlock:]
 							for i := range mr {
 								ap[i] = &a[i]
@@ -275,7 +275,7 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 								n += blk[end].c1 - blk[end].c0
 								end++
 							}
-							var ap [6]*float32
+							var ap rowPtrs
 							for i := range mr {
 								ap[i] = offsetPtr(tp[p.seg][i], p.c0, &zero[0])
 							}
@@ -300,7 +300,7 @@ func offsetPtr(p *float32, c int, zero *float32) *float32 {
 // contiguous reports whether piece b directly follows piece a in memory for
 // every row of a tile (whole channel runs at consecutive kernel positions
 // over consecutive input pixels), so one kernel call can cover both.
-func contiguous(tp [][6]*float32, a, b kPiece, cin int, zero *float32) bool {
+func contiguous(tp []rowPtrs, a, b kPiece, cin int, zero *float32) bool {
 	if a.c1 != cin || b.c0 != 0 || b.seg != a.seg+1 {
 		return false
 	}
@@ -315,7 +315,7 @@ func contiguous(tp [][6]*float32, a, b kPiece, cin int, zero *float32) bool {
 
 // packRows interleaves the six rows of a tile over a k-block into dst
 // (k-major, six floats per k), reading each piece from the row pointers.
-func packRows(dst []float32, ptrs *[][6]*float32, base int, blk []kPiece, zero *float32) {
+func packRows(dst []float32, ptrs *[]rowPtrs, base int, blk []kPiece, zero *float32) {
 	koff := 0
 	for _, p := range blk {
 		n := p.c1 - p.c0
@@ -423,27 +423,65 @@ const kcBlock = 256
 // packed block of the kernel operand serves every output position.
 func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 	rowsOB := g.in[g.a.axes.InputBatch] // output batch = input batch axis size
+	K := g.cin * product(g.kerSp)
+	groups := (rowsOB + mr - 1) / mr
+
+	// Small outputs (few channels) split the long reduction between threads,
+	// each accumulating a private copy of the output that is summed at the
+	// end; large outputs split the output rows, each thread packing the
+	// shared kernel block itself (cheap next to the work it feeds).
+	if x.b.threads > 1 && len(out) <= privateOutputLimit && K >= 2*kcBlock {
+		blocks := (K + kcBlock - 1) / kcBlock
+		parts := min(x.b.threads, blocks)
+		private := make([][]float32, parts)
+		per := (blocks + parts - 1) / parts
+		parallelFor(parts, parts, 1, func(from, to int) {
+			for t := from; t < to; t++ {
+				private[t] = make([]float32, len(out))
+				convReduceBatchRange(g, in, ker, private[t], 0, groups, t*per*kcBlock, min((t+1)*per*kcBlock, K))
+			}
+		})
+		copy(out, private[0])
+		for _, p := range private[1:] {
+			addVV(out, out, p)
+		}
+		return
+	}
+	parallelFor(x.b.threads, groups, 1, func(gFrom, gTo int) {
+		convReduceBatchRange(g, in, ker, out, gFrom, gTo, 0, K)
+	})
+}
+
+// privateOutputLimit is the largest kernel gradient (in floats) computed
+// with per-thread private copies.
+const privateOutputLimit = 1 << 18
+
+// convReduceBatchRange computes row groups [gFrom, gTo) of out over the
+// reduction range [kFrom, kTo), which starts at a block boundary; out is
+// overwritten at kFrom == 0, accumulated otherwise.
+func convReduceBatchRange(g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom, kTo int) {
+	rowsOB := g.in[g.a.axes.InputBatch]
 	cout := g.cout
 	nKs := product(g.kerSp)
-	K := g.cin * nKs
 	nOS := product(g.outSp)
 	np := (cout + nr - 1) / nr
-	groups := (rowsOB + mr - 1) / mr
 	sp := g.spatial
-
-	// Each thread owns a range of row groups for every output position; it
-	// packs the shared kernel block itself (cheap next to the work it feeds).
-	parallelFor(x.b.threads, groups, 1, func(gFrom, gTo int) {
+	{
 		var t tile
 		bpack := make([]float32, np*kcBlock*nr)
-		apack := make([]float32, (gTo-gFrom)*mr*kcBlock)
+		// A is packed as [k][width]: one contiguous copy of this thread's ob
+		// values per reduction row; the kernel reads four adjacent floats per
+		// step with a stride of one packed row.
+		ob0, width := gFrom*mr, (gTo-gFrom)*mr
+		valid := min(width, rowsOB-ob0)
+		apack := make([]float32, width*kcBlock)
 		kpos := make([]int, kcBlock*sp) // kernel position of each block row
 		icOf := make([]int, kcBlock)
 		inOff := make([]int, kcBlock)
 		opos := make([]int, sp)
-		var ptrs [6]*float32
-		for k0 := 0; k0 < K; k0 += kcBlock {
-			kc := min(kcBlock, K-k0)
+		var ptrs rowPtrs
+		for k0 := kFrom; k0 < kTo; k0 += kcBlock {
+			kc := min(kcBlock, kTo-k0)
 			// Block rows r ↔ (ic, ks) = divmod(k0 + r, nKs).
 			for r := range kc {
 				icOf[r] = (k0 + r) / nKs
@@ -477,24 +515,14 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 					}
 					inOff[r] = off
 				}
-				// Pack A: per row group, kc × 6 contiguous ob values.
-				for gi := gFrom; gi < gTo; gi++ {
-					ob0 := gi * mr
-					w := min(mr, rowsOB-ob0)
-					pan := apack[(gi-gFrom)*mr*kc : (gi-gFrom+1)*mr*kc]
-					for r, off := range inOff[:kc] {
-						dst := pan[r*mr : r*mr+mr]
-						switch {
-						case off < 0:
-							clear(dst)
-						case w == mr:
-							src := in[off+ob0 : off+ob0+mr]
-							dst[0], dst[1], dst[2], dst[3], dst[4], dst[5] = src[0], src[1], src[2], src[3], src[4], src[5]
-						default:
-							copy(dst[:w], in[off+ob0:off+ob0+w])
-							clear(dst[w:])
-						}
+				for r, off := range inOff[:kc] {
+					dst := apack[r*width : (r+1)*width]
+					if off < 0 {
+						clear(dst)
+						continue
 					}
+					copy(dst[:valid], in[off+ob0:off+ob0+valid])
+					clear(dst[valid:])
 				}
 				cbase := 0
 				for d := range sp {
@@ -505,15 +533,14 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 					cols := min(nr, cout-c0)
 					pan := bpack[j*kc*nr : (j+1)*kc*nr]
 					for gi := gFrom; gi < gTo; gi++ {
-						ob0 := gi * mr
-						a := apack[(gi-gFrom)*mr*kc:]
+						row0 := gi * mr
 						for i := range mr {
-							ptrs[i] = &a[i]
+							ptrs[i] = &apack[row0-ob0+i]
 						}
-						t.run(kc, &ptrs, mr*4, pan, out[cbase+ob0*g.outB+c0:], g.outB, min(mr, rowsOB-ob0), cols, k0 > 0)
+						t.run(kc, &ptrs, width*4, pan, out[cbase+row0*g.outB+c0:], g.outB, min(mr, rowsOB-row0), cols, k0 > kFrom)
 					}
 				}
 			}
 		}
-	})
+	}
 }

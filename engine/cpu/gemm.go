@@ -4,15 +4,20 @@ import (
 	"unsafe"
 )
 
-// Micro-tile of the float32 GEMM: mr rows of A by nr columns of B.
+// Micro-tile of the float32 GEMM: mr rows of A by nr columns of B. A 4×24
+// tile keeps twelve AVX accumulators fed by three loads of B and four
+// broadcasts of A per step, which measured faster than 6×16 on Zen 3.
 const (
-	mr = 6
-	nr = 16
+	mr = 4
+	nr = 24
 )
 
-// sgemm6x16Go is the portable micro-kernel: the same contract as the
-// assembly one, C[0:6, 0:16] (+)= Σ_p A[i](p)·B[p, 0:16].
-func sgemm6x16Go(k int, a *[6]*float32, astride int, b *float32, c *float32, ldc int, accumulate bool) {
+// rowPtrs points at the mr rows of A a micro-kernel call reads.
+type rowPtrs [mr]*float32
+
+// microKernelGo is the portable micro-kernel: the same contract as the
+// assembly one, C[0:mr, 0:nr] (+)= Σ_p A[i](p)·B[p, 0:nr].
+func microKernelGo(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) {
 	var acc [mr][nr]float32
 	bs := unsafe.Slice(b, k*nr)
 	for p := range k {
@@ -37,7 +42,7 @@ func sgemm6x16Go(k int, a *[6]*float32, astride int, b *float32, c *float32, ldc
 	}
 }
 
-// packedB holds B (k × n) as ⌈n/16⌉ panels of k×16 floats, zero-padded.
+// packedB holds B (k × n) as ⌈n/nr⌉ panels of k×nr floats, zero-padded.
 type packedB struct {
 	k, n   int
 	panels []float32
@@ -81,10 +86,15 @@ type tile struct {
 	scratch [mr * nr]float32
 }
 
-func (t *tile) run(k int, a *[6]*float32, astride int, b []float32, c []float32, ldc, rows, cols int, accumulate bool) {
-	if rows == mr && cols == nr {
-		microKernel(k, a, astride, &b[0], &c[0], ldc, accumulate)
-		return
+func (t *tile) run(k int, a *rowPtrs, astride int, b []float32, c []float32, ldc, rows, cols int, accumulate bool) {
+	if rows == mr {
+		if cols == nr {
+			microKernel(k, a, astride, &b[0], &c[0], ldc, accumulate)
+			return
+		}
+		if narrowKernel(k, a, astride, &b[0], &c[0], ldc, cols, accumulate) {
+			return
+		}
 	}
 	microKernel(k, a, astride, &b[0], &t.scratch[0], nr, false)
 	for i := range rows {
@@ -110,7 +120,7 @@ func gemmRowMajor(threads, m int, a []float32, lda int, b packedB, c []float32, 
 	grain := max(1, 8192/max(1, k*np))
 	parallelFor(threads, tiles, grain, func(from, to int) {
 		var t tile
-		var ptrs [6]*float32
+		var ptrs rowPtrs
 		for ti := from; ti < to; ti++ {
 			r0 := ti * mr
 			rows := min(mr, m-r0)

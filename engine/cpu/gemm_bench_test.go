@@ -5,36 +5,36 @@ import (
 	"testing"
 )
 
-// BenchmarkMicroKernel measures the 6×16 micro-kernel on one core: with A
+// BenchmarkMicroKernel measures the micro-kernel on one core: with A
 // and B in L1, and with A rows cin floats apart (as a convolution reads
 // them) or packed (interleaved), streaming from L2. Rows a multiple of 1 KiB
 // apart alias in L1, which is why wide layers pack A.
 func BenchmarkMicroKernel(b *testing.B) {
 	run := func(b *testing.B, k, sets, rowSpacing int, packed bool) {
-		a := make([]float32, (sets*6+8)*max(rowSpacing, k))
-		bb := make([]float32, k*16)
-		c := make([]float32, sets*6*16)
-		p := make([][6]*float32, sets)
+		a := make([]float32, (sets*mr+8)*max(rowSpacing, k))
+		bb := make([]float32, k*nr)
+		c := make([]float32, sets*mr*nr)
+		p := make([]rowPtrs, sets)
 		astride := 4
 		for s := range sets {
-			for i := range 6 {
+			for i := range mr {
 				if packed {
-					p[s][i] = &a[s*6*k+i]
+					p[s][i] = &a[s*mr*k+i]
 				} else {
-					p[s][i] = &a[(s*6+i)*rowSpacing]
+					p[s][i] = &a[(s*mr+i)*rowSpacing]
 				}
 			}
 		}
 		if packed {
-			astride = 24
+			astride = 4 * mr
 		}
 		b.ResetTimer()
 		for range b.N {
 			for s := range sets {
-				microKernel(k, &p[s], astride, &bb[0], &c[s*96], 16, true)
+				microKernel(k, &p[s], astride, &bb[0], &c[s*mr*nr], nr, true)
 			}
 		}
-		b.ReportMetric(float64(b.N*sets)*float64(k)*6*16*2/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		b.ReportMetric(float64(b.N*sets)*float64(k)*mr*nr*2/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 	}
 	b.Run("L1", func(b *testing.B) { run(b, 256, 1, 256, false) })
 	for _, spacing := range []int{128, 256, 512, 520} {
