@@ -1,0 +1,215 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/cotrain/cotrain/evaluate"
+)
+
+// Kind says what role a model plays in the experiment (the paper's Table 1).
+// It picks the model's colour in the figures and the model whose
+// best/median/worst corruptions Fig. 2 shows.
+type Kind string
+
+// The model kinds of the paper's Table 1, plus KindOther for anything else.
+const (
+	// KindBaseline is a classifier trained on clean images only.
+	KindBaseline Kind = "baseline"
+	// KindOracle is a classifier trained on corrupted images (its layers up
+	// to conv-3-1 are then frozen).
+	KindOracle Kind = "oracle"
+	// KindMTLOracle is co-trained on the Oracle's conv-3-1 responses.
+	KindMTLOracle Kind = "mtl-oracle"
+	// KindMTLMonkey is co-trained on the Monkey Predictor's responses.
+	KindMTLMonkey Kind = "mtl-monkey"
+	// KindMTLShuffled is co-trained on shuffled Monkey Predictor responses.
+	KindMTLShuffled Kind = "mtl-shuffled"
+	// KindMonkeyPredictor predicts V1 responses and does not classify.
+	KindMonkeyPredictor Kind = "monkey-predictor"
+	// KindOther is any other model.
+	KindOther Kind = "other"
+)
+
+// Kinds returns every valid Kind in the paper's order.
+func Kinds() []Kind {
+	return []Kind{KindBaseline, KindOracle, KindMTLOracle, KindMTLMonkey, KindMTLShuffled, KindMonkeyPredictor, KindOther}
+}
+
+// check returns the kind with the empty kind read as KindOther, or an
+// error naming the valid kinds.
+func (k Kind) check() (Kind, error) {
+	if k == "" {
+		return KindOther, nil
+	}
+	var names []string
+	for _, v := range Kinds() {
+		if k == v {
+			return k, nil
+		}
+		names = append(names, string(v))
+	}
+	return "", fmt.Errorf("unknown model kind %q; use one of %s", string(k), strings.Join(names, ", "))
+}
+
+// isMTL reports whether the kind is a co-trained (multi-task) classifier.
+func (k Kind) isMTL() bool {
+	return k == KindMTLMonkey || k == KindMTLOracle || k == KindMTLShuffled
+}
+
+// Model is one trained model (all its seeds) as the report sees it.
+type Model struct {
+	// Name labels the model in tables and legends, e.g. "MTL-Monkey".
+	// Names must be unique within a Results.
+	Name string `json:"name"`
+	// Kind is the model's role; empty means KindOther.
+	Kind Kind `json:"kind"`
+	// Accuracy holds the per-image correctness of every seed on the clean
+	// and corrupted test sets; nil for a model that does not classify (the
+	// Monkey Predictor).
+	Accuracy *evaluate.AccuracyMatrix `json:"accuracy,omitempty"`
+	// Neural summarizes V1 predictivity on the test recordings; nil when it
+	// was not measured.
+	Neural *NeuralSummary `json:"neural,omitempty"`
+}
+
+// NeuralSummary is a model's V1 predictivity on the test recordings,
+// averaged over seeds (see evaluate.EvaluateNeural and docs/metrics.md).
+type NeuralSummary struct {
+	// MeanFEVe is the fraction of explainable variance explained, averaged
+	// over the selected neurons and then over seeds (the paper's
+	// "Neural Prediction [FEV]").
+	MeanFEVe float64 `json:"mean_feve"`
+	// MeanCorrelation is the single-trial correlation, averaged over the
+	// selected neurons and then over seeds.
+	MeanCorrelation float64 `json:"mean_correlation"`
+	// Neurons is the number of recorded neurons.
+	Neurons int `json:"neurons"`
+	// Selected is the number of neurons that enter the means.
+	Selected int `json:"selected"`
+	// UseMinFEV says whether neurons were selected by FEV > MinFEV.
+	UseMinFEV bool `json:"use_min_fev"`
+	// MinFEV is the selection threshold (with UseMinFEV).
+	MinFEV float64 `json:"min_fev"`
+	// PerSeed holds each seed's mean FEVe (may be empty).
+	PerSeed []float64 `json:"per_seed,omitempty"`
+}
+
+// validate checks that the summary's numbers are usable.
+func (n *NeuralSummary) validate() error {
+	for _, v := range append([]float64{n.MeanFEVe, n.MeanCorrelation, n.MinFEV}, n.PerSeed...) {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("neural summary holds %g; every value must be finite", v)
+		}
+	}
+	if n.Neurons < 0 || n.Selected < 0 || n.Selected > n.Neurons {
+		return fmt.Errorf("neural summary selects %d of %d neurons", n.Selected, n.Neurons)
+	}
+	return nil
+}
+
+// SummarizeNeural averages per-seed neural reports (one per seed, all on the
+// same recordings with the same neuron selection sel) into a NeuralSummary.
+func SummarizeNeural(perSeed []evaluate.NeuralReport, sel evaluate.NeuronSelection) (*NeuralSummary, error) {
+	if len(perSeed) == 0 {
+		return nil, errors.New("no neural reports to summarize")
+	}
+	s := &NeuralSummary{
+		Neurons:   len(perSeed[0].FEVe),
+		Selected:  perSeed[0].NumSelected,
+		UseMinFEV: sel.UseMinFEV,
+		MinFEV:    sel.MinFEV,
+		PerSeed:   make([]float64, len(perSeed)),
+	}
+	for k, rep := range perSeed {
+		if len(rep.FEVe) != s.Neurons || rep.NumSelected != s.Selected {
+			return nil, fmt.Errorf("neural report %d selects %d of %d neurons but report 0 selects %d of %d; all seeds must be evaluated on the same recordings with the same selection",
+				k, rep.NumSelected, len(rep.FEVe), s.Selected, s.Neurons)
+		}
+		s.PerSeed[k] = rep.Mean.FEVe
+		s.MeanFEVe += rep.Mean.FEVe / float64(len(perSeed))
+		s.MeanCorrelation += rep.Mean.SingleTrialCorrelation / float64(len(perSeed))
+	}
+	if err := s.validate(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SweepPoint is one trained model of the batch-ratio sweep (one ratio, one
+// seed): one point of the paper's Fig. 3C.
+type SweepPoint struct {
+	// Group names the model family the point belongs to (e.g. "MTL-Monkey"
+	// or "MTL-Shuffled"); each group is analysed and drawn separately.
+	Group string `json:"group,omitempty"`
+	// Ratio is the batch ratio of neural to classification batches, e.g.
+	// "1:4".
+	Ratio string `json:"ratio"`
+	// Seed is the training seed.
+	Seed int64 `json:"seed"`
+	// Robustness is the model's robustness score in percent (Baseline =
+	// 100).
+	Robustness float64 `json:"robustness"`
+	// Clean is the model's clean test accuracy in percent.
+	Clean float64 `json:"clean"`
+	// Neural is the model's mean FEVe on the V1 test recordings.
+	Neural float64 `json:"neural"`
+}
+
+// SweepPoints returns one SweepPoint per seed of m, as docs/metrics.md
+// prescribes for Fig. 3C: the robustness score of that seed's accuracies
+// against the Baseline averaged over its seeds, evaluate.Robustness(
+// m.SeedTable(k), baseline.MeanTable(), corruptions), in percent, and the
+// seed's clean accuracy. neural[k] is seed k's mean FEVe. A nil corruptions
+// scores the Baseline's corruptions.
+func SweepPoints(group, ratio string, m, baseline *evaluate.AccuracyMatrix, neural []float64, corruptions []string) ([]SweepPoint, error) {
+	if m == nil || baseline == nil {
+		return nil, errors.New("sweep points need the model's and the Baseline's accuracy matrices")
+	}
+	if len(neural) != len(m.Seeds) {
+		return nil, fmt.Errorf("model %q ratio %s: %d neural values for %d seeds", m.Model, ratio, len(neural), len(m.Seeds))
+	}
+	base, err := baseline.MeanTable()
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	points := make([]SweepPoint, len(m.Seeds))
+	for k, sc := range m.Seeds {
+		t, err := m.SeedTable(k)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := evaluate.Robustness(t, base, corruptions)
+		if err != nil {
+			return nil, fmt.Errorf("model %q ratio %s seed %d: %w", m.Model, ratio, sc.Seed, err)
+		}
+		points[k] = SweepPoint{Group: group, Ratio: ratio, Seed: sc.Seed, Robustness: 100 * rs.Score, Clean: t.Clean, Neural: neural[k]}
+	}
+	return points, nil
+}
+
+// Results is everything one run of the experiment produced, the input of
+// Analyze.
+type Results struct {
+	// Experiment names the run (e.g. "safarani2021 main").
+	Experiment string `json:"experiment"`
+	// Dataset describes the data (e.g. "Tiny ImageNet, TIN-TC").
+	Dataset string `json:"dataset"`
+	// Backend names the compute backend the models ran on.
+	Backend string `json:"backend"`
+	// Notes are free-text remarks copied into the report.
+	Notes []string `json:"notes,omitempty"`
+	// Baseline is the name of the model every robustness score is
+	// relative to; it must classify.
+	Baseline string `json:"baseline"`
+	// Models lists the models in the order tables and legends show them.
+	Models []Model `json:"models"`
+	// Sweep holds the batch-ratio sweep (optional).
+	Sweep []SweepPoint `json:"sweep,omitempty"`
+	// Bootstrap configures the error bars of the robustness scores
+	// (replicates, seed, and the corruptions scored; nil corruptions score
+	// the Baseline's).
+	Bootstrap evaluate.BootstrapOptions `json:"bootstrap"`
+}
