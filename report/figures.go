@@ -22,24 +22,27 @@ import (
 	"github.com/cotrain/cotrain/internal/atomicfile"
 )
 
+// colorBarWidth is the width of the colour bar of Fig. 3C.
+const colorBarWidth = 0.22 * vg.Inch
+
 // DPI is the resolution of the rendered figures (pixels per inch).
 const DPI = 100
 
 // Figure is one rendered PNG figure.
 type Figure struct {
 	// Name is the file stem (the PNG is Name + ".png").
-	Name string `json:"name"`
+	Name string
 	// Title is a one-line title, e.g. "Robustness per corruption category
 	// (Fig. 3A)".
-	Title string `json:"title"`
+	Title string
 	// Caption explains the figure in the paper's terms (plain text).
-	Caption string `json:"caption"`
+	Caption string
 	// PNG holds the encoded image.
-	PNG []byte `json:"-"`
+	PNG []byte
 	// Width and Height are the image size in pixels.
-	Width int `json:"width"`
+	Width int
 	// Height is the image height in pixels.
-	Height int `json:"height"`
+	Height int
 }
 
 // DataURI returns the PNG as a data: URI for embedding in HTML.
@@ -53,8 +56,8 @@ func (f Figure) DataURI() string {
 // when Analysis.Exemplars is set; accuracy versus severity for every
 // corruption (Fig. 8); and one sweep scatter (Fig. 3C) per sweep group.
 func Figures(a *Analysis) ([]Figure, error) {
-	if a == nil {
-		return nil, errors.New("no analysis to draw")
+	if err := a.Validate(); err != nil {
+		return nil, err
 	}
 	colors := modelColors(a)
 	var figs []Figure
@@ -686,11 +689,15 @@ func sweepFigure(name string, s SweepResult) (Figure, error) {
 	lineH := st.Height("Ag") + vg.Points(3)
 	noteH := vg.Length(len(notes))*lineH + vg.Points(8)
 	return render(f, 7*vg.Inch, 5*vg.Inch+noteH, func(dc draw.Canvas) error {
-		body := draw.Crop(dc, vg.Points(4), 0, noteH, -vg.Points(6))
-		main := draw.Crop(body, 0, -1.15*vg.Inch, 0, 0)
+		body := draw.Crop(dc, vg.Points(4), -vg.Points(12), noteH, -vg.Points(6))
+		// The colour bar's strip is its y axis (labels and ticks) plus
+		// the bar itself; the scatter takes the rest.
+		axisW := cb.DataCanvas(body).Min.X - body.Min.X
+		stripW := axisW + colorBarWidth
+		main := draw.Crop(body, 0, -stripW-vg.Points(16), 0, 0)
 		p.Draw(main)
 		data := p.DataCanvas(main)
-		strip := draw.Crop(body, body.Max.X-body.Min.X-1.05*vg.Inch, -0.75*vg.Inch, 0, 0)
+		strip := draw.Crop(body, body.Max.X-body.Min.X-stripW, 0, 0, 0)
 		strip.Min.Y, strip.Max.Y = data.Min.Y, data.Max.Y
 		cb.Draw(strip)
 		for i, n := range notes {

@@ -46,6 +46,9 @@ func (a *Analysis) WriteJSON(path string) error {
 // atomically. Accuracies and robustness values are in percent; an empty
 // cell means "does not apply". The columns are described in docs/report.md.
 func (a *Analysis) WriteCSV(dir string) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
 	type csvFile struct {
 		name string
 		rows [][]string

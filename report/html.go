@@ -2,7 +2,6 @@ package report
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"html/template"
 	"path/filepath"
@@ -40,9 +39,6 @@ const (
 // TableTXT, the CSV files of WriteCSV, and the figures as FiguresDir/*.png
 // (rendered once for both the PNG files and the HTML).
 func WriteReport(dir string, a *Analysis) error {
-	if a == nil {
-		return errors.New("no analysis to write")
-	}
 	figs, err := Figures(a)
 	if err != nil {
 		return err
@@ -64,9 +60,6 @@ func WriteReport(dir string, a *Analysis) error {
 
 // writeHTML writes the HTML report with already rendered figures.
 func writeHTML(path string, a *Analysis, figs []Figure) error {
-	if a == nil {
-		return errors.New("no analysis to write")
-	}
 	tmpl, err := template.New("report").Parse(pageTemplate)
 	if err != nil {
 		return fmt.Errorf("parsing the report template: %w", err)

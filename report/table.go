@@ -16,7 +16,11 @@ const missing = "—"
 // robustness score and category scores in % ± bootstrap std, V1 FEVe), the
 // Fig. 2 exemplar corruptions and, when a sweep exists, the coefficient
 // tables of its regressions. Columns are separated by at least two spaces.
+// An analysis that fails Validate gives a one-line message instead.
 func Table(a *Analysis) string {
+	if err := a.Validate(); err != nil {
+		return "invalid analysis: " + err.Error() + "\n"
+	}
 	var b strings.Builder
 	writeHeader(&b, a)
 	b.WriteString("\n")
