@@ -300,10 +300,10 @@ func stepTicks(lo, hi, step float64) plot.ConstantTicks {
 
 // niceTicks returns labelled ticks at multiples of 1, 2 or 5 × 10^k, the
 // smallest such step that gives at most 6 ticks in [lo, hi].
-func niceTicks(lo, hi float64) plot.ConstantTicks {
+func niceTicks(lo, hi float64) []plot.Tick {
 	span := hi - lo
 	if !(span > 0) {
-		return plot.ConstantTicks{{Value: lo, Label: fmt.Sprintf("%g", lo)}}
+		return []plot.Tick{{Value: lo, Label: fmt.Sprintf("%g", lo)}}
 	}
 	base := math.Pow(10, math.Floor(math.Log10(span/6)))
 	step := 10 * base
@@ -493,6 +493,7 @@ func curvePlot(a *Analysis, ci int, title string, colors map[string]color.RGBA) 
 		l.Add(m.Name, line, pts)
 	}
 	p.Y.Min = math.Max(0, p.Y.Min) // error bars may reach below 0 %
+	p.Y.Tick.Marker = plot.TickerFunc(niceTicks)
 	return p, l, nil
 }
 
@@ -651,6 +652,8 @@ func sweepFigure(name string, s SweepResult) (Figure, error) {
 	p := newPlot(fmt.Sprintf("%s: %d models", s.Label(), len(s.Points)))
 	p.X.Label.Text = "Neural Prediction [FEVe]"
 	p.Y.Label.Text = "Robustness Score [%]"
+	p.X.Tick.Marker = plot.TickerFunc(niceTicks)
+	p.Y.Tick.Marker = plot.TickerFunc(niceTicks)
 	if fit := s.Line.Fit; fit != nil {
 		xmin, xmax := math.Inf(1), math.Inf(-1)
 		for _, q := range xys {
@@ -682,7 +685,7 @@ func sweepFigure(name string, s SweepResult) (Figure, error) {
 	cb.Y.Label.TextStyle.Font.Size = vg.Points(10)
 	cb.Y.Tick.Label.Font.Size = vg.Points(9)
 	cb.Add(&plotter.ColorBar{ColorMap: cmap, Vertical: true})
-	cb.Y.Tick.Marker = niceTicks(cmap.Min(), cmap.Max())
+	cb.Y.Tick.Marker = plot.TickerFunc(niceTicks)
 
 	notes := sweepNotes(s)
 	st := textStyle(vg.Points(10))
