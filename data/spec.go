@@ -81,27 +81,35 @@ type OpenOptions struct {
 	Cache bool
 }
 
-// Open opens the data set and returns the split.
-func (sp Spec) Open(opt OpenOptions) (Set, error) {
+// Dataset is an opened data set whose splits can be taken.
+type Dataset interface {
+	// Split returns SplitTrain, SplitValidation or SplitTest.
+	Split(name string) (Set, error)
+}
+
+// OpenDataset opens the data set (ignoring the split), reading its index
+// or files once for all splits.
+func (sp Spec) OpenDataset(opt OpenOptions) (Dataset, error) {
 	switch sp.Dataset {
 	case DatasetTinyImageNet:
-		t, err := OpenTinyImageNet(sp.Root, TinyImageNetOptions{Cache: opt.Cache})
-		if err != nil {
-			return nil, err
-		}
-		return t.Split(sp.Split)
+		return OpenTinyImageNet(sp.Root, TinyImageNetOptions{Cache: opt.Cache})
 	case DatasetFashionMNIST:
 		dir := sp.Root
 		if dir == "" {
 			dir = FashionMNISTDir
 		}
-		f, err := OpenFashionMNIST(dir)
-		if err != nil {
-			return nil, err
-		}
-		return f.Split(sp.Split)
+		return OpenFashionMNIST(dir)
 	}
 	return nil, fmt.Errorf("dataset spec %s: unknown data set %q; %s", sp, sp.Dataset, specForms)
+}
+
+// Open opens the data set and returns the split.
+func (sp Spec) Open(opt OpenOptions) (Set, error) {
+	d, err := sp.OpenDataset(opt)
+	if err != nil {
+		return nil, err
+	}
+	return d.Split(sp.Split)
 }
 
 // Normalization returns the data set's grayscale normalization constants

@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -244,3 +245,18 @@ func (o *Adam) Apply(ctx *context.Context, g *graph.Graph, vars []*context.Varia
 
 // Clear implements Optimizer.
 func (o *Adam) Clear(ctx *context.Context) error { return clearState(ctx, "adam", "adam_m", "adam_v") }
+
+// ResetOptimizerState zeroes the optimizer's state (momentum and moment
+// buffers, Adam's step count), keeping the learning rate. Unlike Clear it
+// keeps the variables, so compiled training steps stay valid.
+func ResetOptimizerState(ctx *context.Context) error {
+	for v := range ctx.IterVariables() {
+		if !strings.HasPrefix(v.Scope(), OptimizerScope) || (v.Scope() == OptimizerScope && v.Name() == "learning_rate") {
+			continue
+		}
+		if err := v.SetValue(tensors.FromShape(v.Shape())); err != nil {
+			return fmt.Errorf("resetting %s: %w", v.ScopeAndName(), err)
+		}
+	}
+	return nil
+}

@@ -16,6 +16,13 @@ type convGeom struct {
 	inSpSt, kerSpSt, outSpSt   []int // spatial strides
 	inB, inC, kerI, kerO, outB int   // strides of batch/channel axes
 	outC                       int
+	// kOff[s][d] is kernel position s's offset on spatial axis d in input
+	// (dilated) coordinates: k·dilation; kerOff[s] its kernel offset.
+	kOff   [][]int
+	kerOff []int
+	// fast2D marks two spatial axes without input dilation, the common case
+	// the offset helpers compute inline.
+	fast2D bool
 }
 
 func newConvGeom(a convAttr, in, ker, out []int) convGeom {
@@ -34,14 +41,44 @@ func newConvGeom(a convAttr, in, ker, out []int) convGeom {
 	g.inB, g.inC = g.inSt[ax.InputBatch], g.inSt[ax.InputChannels]
 	g.kerI, g.kerO = g.kerSt[ax.KernelInputChannels], g.kerSt[ax.KernelOutputChannels]
 	g.outB, g.outC = g.outSt[ax.OutputBatch], g.outSt[ax.OutputChannels]
+	nSeg := product(g.kerSp)
+	kp := make([]int, g.spatial)
+	for s := range nSeg {
+		decode(s, g.kerSp, kp)
+		offs := make([]int, g.spatial)
+		ko := 0
+		for d := range g.spatial {
+			offs[d] = kp[d] * a.kernelDilations[d]
+			ko += kp[d] * g.kerSpSt[d]
+		}
+		g.kOff = append(g.kOff, offs)
+		g.kerOff = append(g.kerOff, ko)
+	}
+	g.fast2D = g.spatial == 2 && a.inputDilations[0] == 1 && a.inputDilations[1] == 1
 	return g
 }
 
-// inputPos maps output position o and kernel position k on spatial axis d
-// to an input index, or −1 where it falls in padding or between dilated
-// input elements.
-func (g *convGeom) inputPos(d, o, k int) int {
-	p := o*g.a.strides[d] - g.a.paddings[d][0] + k*g.a.kernelDilations[d]
+// unitSteps reports a 2-D convolution without strides or dilations.
+func (g *convGeom) unitSteps() bool {
+	if !g.fast2D {
+		return false
+	}
+	for d := range 2 {
+		if g.a.strides[d] != 1 || g.a.kernelDilations[d] != 1 {
+			return false
+		}
+	}
+	return true
+}
+
+// outBase is an output position's start on spatial axis d in input
+// (dilated) coordinates: o·stride − padding.
+func (g *convGeom) outBase(d, o int) int { return o*g.a.strides[d] - g.a.paddings[d][0] }
+
+// inputAt maps an output base (outBase) and kernel offset (kOff) on axis d
+// to an input index, or −1 in padding or between dilated input elements.
+func (g *convGeom) inputAt(d, base, ko int) int {
+	p := base + ko
 	if idil := g.a.inputDilations[d]; idil > 1 {
 		if p < 0 || p%idil != 0 {
 			return -1
@@ -54,6 +91,28 @@ func (g *convGeom) inputPos(d, o, k int) int {
 	return p
 }
 
+// inputOffset is the flat input offset of batch b at output bases obase and
+// kernel position s, or −1 if it falls outside the input.
+func (g *convGeom) inputOffset(b int, obase []int, s int) int {
+	if g.fast2D {
+		ko := g.kOff[s]
+		y, x := obase[0]+ko[0], obase[1]+ko[1]
+		if uint(y) >= uint(g.inSp[0]) || uint(x) >= uint(g.inSp[1]) {
+			return -1
+		}
+		return b*g.inB + y*g.inSpSt[0] + x*g.inSpSt[1]
+	}
+	off := b * g.inB
+	for d, ko := range g.kOff[s] {
+		p := g.inputAt(d, obase[d], ko)
+		if p < 0 {
+			return -1
+		}
+		off += p * g.inSpSt[d]
+	}
+	return off
+}
+
 func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	g := newConvGeom(n.attr.(convAttr), in[0].shape.Dimensions, in[1].shape.Dimensions, n.outs[0].shape.Dimensions)
 	out := x.alloc(n.outs[0].shape)
@@ -61,6 +120,10 @@ func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	case []float32:
 		a, k := in[0].flat.([]float32), in[1].flat.([]float32)
 		switch {
+		case g.inB == 1 && g.kerO == 1 && g.outC == 1 && g.in[g.a.axes.InputBatch] <= smallChannels && g.unitSteps():
+			convSmallGrad(x, &g, a, k, o)
+		case g.inC == 1 && g.outC == 1 && g.kerO == 1 && g.cin <= smallChannels:
+			convSmallInput(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1:
 			convIndirect(x, &g, a, k, o)
 		case g.inB == 1 && g.kerO == 1 && g.outC == 1:
@@ -77,27 +140,12 @@ func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	return []*Buffer{out}, nil
 }
 
-// spatialIter walks the positions of dims in row-major order.
-func spatialIter(dims []int, fn func(pos []int)) {
-	pos := make([]int, len(dims))
-	total := product(dims)
-	for range total {
-		fn(pos)
-		for d := len(dims) - 1; d >= 0; d-- {
-			pos[d]++
-			if pos[d] < dims[d] {
-				break
-			}
-			pos[d] = 0
-		}
-	}
-}
-
 // convDirect is the reference loop for any layout and dtype.
 func convDirect[T floating](threads int, g *convGeom, in, ker, out []T) {
 	outPos := product(g.outSp)
 	parallelFor(threads, g.batch*g.cout, 1, func(from, to int) {
 		opos := make([]int, g.spatial)
+		obase := make([]int, g.spatial)
 		for bc := from; bc < to; bc++ {
 			b, co := bc/g.cout, bc%g.cout
 			for op := range outPos {
@@ -107,20 +155,19 @@ func convDirect[T floating](threads int, g *convGeom, in, ker, out []T) {
 					rem /= g.outSp[d]
 				}
 				var sum T
-				spatialIter(g.kerSp, func(kp []int) {
-					inOff, kOff := b*g.inB, co*g.kerO
-					for d := range g.spatial {
-						p := g.inputPos(d, opos[d], kp[d])
-						if p < 0 {
-							return
-						}
-						inOff += p * g.inSpSt[d]
-						kOff += kp[d] * g.kerSpSt[d]
+				for d := range g.spatial {
+					obase[d] = g.outBase(d, opos[d])
+				}
+				for s := range g.kerOff {
+					inOff := g.inputOffset(b, obase, s)
+					if inOff < 0 {
+						continue
 					}
+					kOff := co*g.kerO + g.kerOff[s]
 					for ci := range g.cin {
 						sum += in[inOff+ci*g.inC] * ker[kOff+ci*g.kerI]
 					}
-				})
+				}
 				off := b*g.outB + co*g.outC
 				for d := range g.spatial {
 					off += opos[d] * g.outSpSt[d]
@@ -185,7 +232,9 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	// Long rows whose starts are multiples of 1 KiB apart alias in the L1
 	// cache and halve the kernel's speed; interleaving them into packed
 	// panels fixes that, and with many output panels it pays for itself.
-	packA := cin >= 256
+	// With few channels (the first layer) each kernel position holds only a
+	// few values, so packing all of them (im2col) gives one long call.
+	packA := cin >= 256 || cin < 16
 
 	// Rows: output positions in the output's memory order; channels are innermost so row r starts at r*cout.
 	rows := len(out) / cout
@@ -200,7 +249,8 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 			apack = make([]float32, chunkTiles*mr*kBlock)
 		}
 		pos := make([]int, len(rowDims))
-		kp := make([]int, g.spatial)
+		opos := make([]int, g.spatial)
+		obase := make([]int, g.spatial)
 		for c0 := from; c0 < to; c0 += chunkTiles {
 			c1 := min(to, c0+chunkTiles)
 			// Row pointers of every tile of the chunk, for every kernel position.
@@ -216,19 +266,12 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 						continue
 					}
 					decode(r0+i, rowDims, pos)
-					b, opos := rowPosition(g, rowAxes, pos)
+					b := rowPosition(g, rowAxes, pos, opos)
+					for d := range g.spatial {
+						obase[d] = g.outBase(d, opos[d])
+					}
 					for s := range nSeg {
-						decode(s, g.kerSp, kp)
-						off, ok := b*g.inB, true
-						for d := range g.spatial {
-							p := g.inputPos(d, opos[d], kp[d])
-							if p < 0 {
-								ok = false
-								break
-							}
-							off += p * g.inSpSt[d]
-						}
-						if ok {
+						if off := g.inputOffset(b, obase, s); off >= 0 {
 							tp[s][i] = &in[off]
 						} else {
 							tp[s][i] = &zero[0]
@@ -384,11 +427,67 @@ func outputRowAxes(g *convGeom) (axes, dims []int) {
 	return axes, dims
 }
 
+// rowWalker steps through output rows in memory order, keeping the batch
+// index and spatial position of the current row without divisions.
+type rowWalker struct {
+	dims  []int // row dims (output dims without the channel axis)
+	role  []int // per row axis: −1 batch, else its spatial axis
+	pos   []int
+	b     int
+	opos  []int
+	obase []int // outBase of opos
+	g     *convGeom
+}
+
+func newRowWalker(g *convGeom) *rowWalker {
+	axes, dims := outputRowAxes(g)
+	w := &rowWalker{dims: dims, role: make([]int, len(axes)), pos: make([]int, len(dims)),
+		opos: make([]int, g.spatial), obase: make([]int, g.spatial), g: g}
+	for i, a := range axes {
+		w.role[i] = -1
+		for d, sa := range g.a.axes.OutputSpatial {
+			if sa == a {
+				w.role[i] = d
+			}
+		}
+	}
+	return w
+}
+
+// seek moves to row r.
+func (w *rowWalker) seek(r int) {
+	decode(r, w.dims, w.pos)
+	for i := range w.pos {
+		w.set(i)
+	}
+}
+
+func (w *rowWalker) set(i int) {
+	if d := w.role[i]; d >= 0 {
+		w.opos[d] = w.pos[i]
+		w.obase[d] = w.g.outBase(d, w.pos[i])
+	} else {
+		w.b = w.pos[i]
+	}
+}
+
+// next moves to the following row.
+func (w *rowWalker) next() {
+	for i := len(w.pos) - 1; i >= 0; i-- {
+		w.pos[i]++
+		if w.pos[i] < w.dims[i] {
+			w.set(i)
+			return
+		}
+		w.pos[i] = 0
+		w.set(i)
+	}
+}
+
 // rowPosition turns a row index vector (over outputRowAxes) into the batch
-// index and the output spatial position.
-func rowPosition(g *convGeom, axes, pos []int) (int, []int) {
+// index and the output spatial position, written into opos.
+func rowPosition(g *convGeom, axes, pos, opos []int) int {
 	var b int
-	opos := make([]int, g.spatial)
 	for i, a := range axes {
 		if a == g.a.axes.OutputBatch {
 			b = pos[i]
@@ -400,7 +499,7 @@ func rowPosition(g *convGeom, axes, pos []int) (int, []int) {
 			}
 		}
 	}
-	return b, opos
+	return b
 }
 
 // decode writes the row-major multi-index of i over dims into pos.
@@ -447,6 +546,10 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 		}
 		return
 	}
+	if rowsOB < 4*mr { // folded rows: split the reduction (below the private-output limit this rarely applies)
+		convReduceBatchRange(g, in, ker, out, 0, groups, 0, K)
+		return
+	}
 	parallelFor(x.b.threads, groups, 1, func(gFrom, gTo int) {
 		convReduceBatchRange(g, in, ker, out, gFrom, gTo, 0, K)
 	})
@@ -459,6 +562,10 @@ const privateOutputLimit = 1 << 18
 // convReduceBatchRange computes row groups [gFrom, gTo) of out over the
 // reduction range [kFrom, kTo), which starts at a block boundary; out is
 // overwritten at kFrom == 0, accumulated otherwise.
+//
+// With few input channels (rowsOB < mr·4) the output positions are folded
+// into the rows: one GEMM with rows (os, ob) instead of one per position,
+// so that the four-row tiles are not mostly empty.
 func convReduceBatchRange(g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom, kTo int) {
 	rowsOB := g.in[g.a.axes.InputBatch]
 	cout := g.cout
@@ -466,81 +573,343 @@ func convReduceBatchRange(g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom
 	nOS := product(g.outSp)
 	np := (cout + nr - 1) / nr
 	sp := g.spatial
-	{
-		var t tile
-		bpack := make([]float32, np*kcBlock*nr)
-		// A is packed as [k][width]: one contiguous copy of this thread's ob
-		// values per reduction row; the kernel reads four adjacent floats per
-		// step with a stride of one packed row.
-		ob0, width := gFrom*mr, (gTo-gFrom)*mr
-		valid := min(width, rowsOB-ob0)
-		apack := make([]float32, width*kcBlock)
-		kpos := make([]int, kcBlock*sp) // kernel position of each block row
-		icOf := make([]int, kcBlock)
-		inOff := make([]int, kcBlock)
-		opos := make([]int, sp)
-		var ptrs rowPtrs
-		for k0 := kFrom; k0 < kTo; k0 += kcBlock {
-			kc := min(kcBlock, kTo-k0)
-			// Block rows r ↔ (ic, ks) = divmod(k0 + r, nKs).
-			for r := range kc {
-				icOf[r] = (k0 + r) / nKs
-				decode((k0+r)%nKs, g.kerSp, kpos[r*sp:(r+1)*sp])
+	fold := rowsOB < 4*mr
+	// Output bases (o·stride − pad) and output offsets of every output position.
+	obase := make([][]int, nOS)
+	cbase := make([]int, nOS)
+	opos := make([]int, sp)
+	for os := range nOS {
+		decode(os, g.outSp, opos)
+		obase[os] = make([]int, sp)
+		for d := range sp {
+			obase[os][d] = g.outBase(d, opos[d])
+			cbase[os] += opos[d] * g.outSpSt[d]
+		}
+	}
+	// Packed A is [k][width]: for each reduction row, the ob values of this
+	// thread (one position) or of every (position, ob) pair (folded).
+	ob0, width := gFrom*mr, (gTo-gFrom)*mr
+	valid := min(width, rowsOB-ob0)
+	passes := nOS
+	if fold {
+		ob0, valid = 0, rowsOB
+		width = (nOS*rowsOB + mr - 1) / mr * mr
+		passes = 1
+	}
+	var t tile
+	bpack := make([]float32, np*kcBlock*nr)
+	apack := make([]float32, width*kcBlock)
+	icOf := make([]int, kcBlock)
+	ksOf := make([]int, kcBlock)
+	var ptrs rowPtrs
+	for k0 := kFrom; k0 < kTo; k0 += kcBlock {
+		kc := min(kcBlock, kTo-k0)
+		for r := range kc {
+			icOf[r], ksOf[r] = (k0+r)/nKs, (k0+r)%nKs
+		}
+		// Pack B: rows (ic, ks) of the block, nr output channels per panel.
+		for r := range kc {
+			off := icOf[r]*g.kerI + g.kerOff[ksOf[r]]
+			for j := range np {
+				c0 := j * nr
+				w := min(nr, cout-c0)
+				row := bpack[(j*kc+r)*nr : (j*kc+r)*nr+nr]
+				copy(row[:w], ker[off+c0:off+c0+w])
+				clear(row[w:])
 			}
-			// Pack B: rows (ic, ks) of the block, 16 output channels per panel.
+		}
+		for pass := range passes {
+			// Pack A for this output position (or, folded, for all of them).
 			for r := range kc {
-				off := icOf[r] * g.kerI
-				for d := range sp {
-					off += kpos[r*sp+d] * g.kerSpSt[d]
-				}
-				for j := range np {
-					c0 := j * nr
-					w := min(nr, cout-c0)
-					row := bpack[(j*kc+r)*nr : (j*kc+r)*nr+nr]
-					copy(row[:w], ker[off+c0:off+c0+w])
-					clear(row[w:])
-				}
-			}
-			for os := range nOS {
-				decode(os, g.outSp, opos)
-				for r := range kc {
-					off := icOf[r] * g.inC
-					for d := range sp {
-						p := g.inputPos(d, opos[d], kpos[r*sp+d])
-						if p < 0 {
-							off = -1
-							break
-						}
-						off += p * g.inSpSt[d]
-					}
-					inOff[r] = off
-				}
-				for r, off := range inOff[:kc] {
-					dst := apack[r*width : (r+1)*width]
+				dst := apack[r*width : (r+1)*width]
+				if !fold {
+					off := inputOffsetKs(g, icOf[r], obase[pass], ksOf[r])
 					if off < 0 {
 						clear(dst)
 						continue
 					}
 					copy(dst[:valid], in[off+ob0:off+ob0+valid])
 					clear(dst[valid:])
+					continue
 				}
-				cbase := 0
-				for d := range sp {
-					cbase += opos[d] * g.outSpSt[d]
+				for os := range nOS {
+					seg := dst[os*rowsOB : (os+1)*rowsOB]
+					if off := inputOffsetKs(g, icOf[r], obase[os], ksOf[r]); off >= 0 {
+						copy(seg, in[off:off+rowsOB])
+					} else {
+						clear(seg)
+					}
 				}
-				for j := range np {
-					c0 := j * nr
-					cols := min(nr, cout-c0)
-					pan := bpack[j*kc*nr : (j+1)*kc*nr]
-					for gi := gFrom; gi < gTo; gi++ {
-						row0 := gi * mr
-						for i := range mr {
-							ptrs[i] = &apack[row0-ob0+i]
+				clear(dst[nOS*rowsOB:])
+			}
+			for j := range np {
+				c0 := j * nr
+				cols := min(nr, cout-c0)
+				pan := bpack[j*kc*nr : (j+1)*kc*nr]
+				for row0 := 0; row0 < width; row0 += mr {
+					for i := range mr {
+						ptrs[i] = &apack[row0+i]
+					}
+					if !fold {
+						ob := ob0 + row0
+						if ob >= rowsOB {
+							break
 						}
-						t.run(kc, &ptrs, width*4, pan, out[cbase+row0*g.outB+c0:], g.outB, min(mr, rowsOB-row0), cols, k0 > kFrom)
+						t.run(kc, &ptrs, width*4, pan, out[cbase[pass]+ob*g.outB+c0:], g.outB, min(mr, rowsOB-ob), cols, k0 > kFrom)
+						continue
+					}
+					// Folded rows belong to different positions: compute into
+					// the scratch tile and add each row where it goes.
+					microKernel(kc, &ptrs, width*4, &pan[0], &t.scratch[0], nr, false)
+					for i := range mr {
+						row := row0 + i
+						if row >= nOS*rowsOB {
+							break
+						}
+						os, ob := row/rowsOB, row%rowsOB
+						dst := out[cbase[os]+ob*g.outB+c0 : cbase[os]+ob*g.outB+c0+cols]
+						src := t.scratch[i*nr : i*nr+cols]
+						if k0 > kFrom {
+							addVV(dst, dst, src)
+						} else {
+							copy(dst, src)
+						}
 					}
 				}
 			}
 		}
+	}
+}
+
+// inputOffsetKs is the flat input offset (without the batch-axis term) of
+// input channel ic at output bases obase and kernel position ks, or −1.
+func inputOffsetKs(g *convGeom, ic int, obase []int, ks int) int {
+	if g.fast2D {
+		ko := g.kOff[ks]
+		y, x := obase[0]+ko[0], obase[1]+ko[1]
+		if uint(y) >= uint(g.inSp[0]) || uint(x) >= uint(g.inSp[1]) {
+			return -1
+		}
+		return ic*g.inC + y*g.inSpSt[0] + x*g.inSpSt[1]
+	}
+	off := ic * g.inC
+	for d, ko := range g.kOff[ks] {
+		p := g.inputAt(d, obase[d], ko)
+		if p < 0 {
+			return -1
+		}
+		off += p * g.inSpSt[d]
+	}
+	return off
+}
+
+// smallChannels is the input-channel count up to which convolutions gather
+// their GEMM tiles directly (a first layer with a grayscale input has one
+// channel).
+const smallChannels = 4
+
+// convSmallInput computes a convolution with few input channels (a first
+// layer on grayscale images) as a GEMM whose A tiles are gathered directly:
+// for each tile of mr output pixels, the nSeg·cin input values it reads.
+func convSmallInput(x *execution, g *convGeom, in, ker, out []float32) {
+	nSeg := len(g.kerOff)
+	cin, cout := g.cin, g.cout
+	k := nSeg * cin
+	np := (cout + nr - 1) / nr
+	packBuf := x.b.pool.get(dtypeFloat32, np*nr*k).([]float32)
+	defer x.b.pool.put(dtypeFloat32, packBuf)
+	packKernel(x.b.threads, packBuf, g, ker, nSeg)
+	rows := len(out) / cout
+	tiles := (rows + mr - 1) / mr
+	parallelFor(x.b.threads, tiles, 64, func(from, to int) {
+		var t tile
+		var ptrs rowPtrs
+		panel := make([]float32, k*mr)
+		for i := range mr {
+			ptrs[i] = &panel[i]
+		}
+		walk := newRowWalker(g)
+		walk.seek(from * mr)
+		// One channel, stride 1, pixels adjacent in memory: the mr pixels of
+		// a tile that share an image row read mr adjacent values per kernel
+		// position.
+		rowCopy := g.fast2D && cin == 1 && g.inSpSt[1] == 1 && g.a.strides[1] == 1
+		for ti := from; ti < to; ti++ {
+			r0 := ti * mr
+			nrows := min(mr, rows-r0)
+			if ti > from {
+				walk.next()
+			}
+			if rowCopy && nrows == mr && walk.opos[1]+mr <= g.outSp[1] {
+				y0, x0, h, w := walk.obase[0], walk.obase[1], g.inSp[0], g.inSp[1]
+				bOff := walk.b * g.inB
+				for s, ko := range g.kOff {
+					dst := panel[s*mr : s*mr+mr]
+					y, xs := y0+ko[0], x0+ko[1]
+					if y < 0 || y >= h {
+						clear(dst)
+						continue
+					}
+					row := in[bOff+y*g.inSpSt[0] : bOff+y*g.inSpSt[0]+w]
+					if xs >= 0 && xs+mr <= w {
+						copy(dst, row[xs:xs+mr])
+						continue
+					}
+					for i := range dst {
+						if xx := xs + i; xx >= 0 && xx < w {
+							dst[i] = row[xx]
+						} else {
+							dst[i] = 0
+						}
+					}
+				}
+				for i := 1; i < mr; i++ {
+					walk.next()
+				}
+			} else {
+				for i := range mr {
+					if i >= nrows {
+						for kk := range k {
+							panel[kk*mr+i] = 0
+						}
+						continue
+					}
+					if i > 0 {
+						walk.next()
+					}
+					b, obase := walk.b, walk.obase
+					if g.fast2D {
+						// Inline bounds and offsets for the common 2-D case.
+						y0, x0, h, w := obase[0], obase[1], uint(g.inSp[0]), uint(g.inSp[1])
+						bOff, sy, sx := b*g.inB, g.inSpSt[0], g.inSpSt[1]
+						for s, ko := range g.kOff {
+							y, xx := y0+ko[0], x0+ko[1]
+							dst := panel[s*cin*mr+i:]
+							if uint(y) >= h || uint(xx) >= w {
+								for ci := range cin {
+									dst[ci*mr] = 0
+								}
+								continue
+							}
+							src := in[bOff+y*sy+xx*sx:]
+							for ci := range cin {
+								dst[ci*mr] = src[ci*g.inC]
+							}
+						}
+						continue
+					}
+					for s := range nSeg {
+						off := g.inputOffset(b, obase, s)
+						for ci := range cin {
+							v := float32(0)
+							if off >= 0 {
+								v = in[off+ci*g.inC]
+							}
+							panel[(s*cin+ci)*mr+i] = v
+						}
+					}
+				}
+			}
+			for j := range np {
+				c0 := j * nr
+				t.run(k, &ptrs, mr*4, packBuf[j*k*nr:], out[r0*cout+c0:], cout, nrows, min(nr, cout-c0), false)
+			}
+		}
+	})
+}
+
+// convSmallGrad computes the kernel gradient of a 2-D, stride-1 layer with
+// few input channels. Rows of its GEMM are (kernel position, channel)
+// pairs: for one image row of the gradient, the row reads a contiguous run
+// of a zero-padded copy of the input, so A needs no packing; B is the
+// gradient row. Threads split the image rows and sum private outputs.
+func convSmallGrad(x *execution, g *convGeom, in, ker, out []float32) {
+	ax := g.a.axes
+	chans := g.in[ax.InputBatch] // the layer's input channels
+	images := g.cin              // the layer's batch
+	cout := g.cout
+	h, w := g.inSp[0], g.inSp[1]
+	gh, gw := g.kerSp[0], g.kerSp[1] // the gradient's (the layer output's) size
+	padT, padL := g.a.paddings[0][0], g.a.paddings[1][0]
+	nOS := product(g.outSp)
+	rows := nOS * chans
+	pw := w + g.a.paddings[1][0] + g.a.paddings[1][1] // padded row width
+	// Padded input: [image][row][pw][chans].
+	xpad := make([]float32, images*h*pw*chans)
+	for n := range images {
+		for y := range h {
+			dst := xpad[((n*h+y)*pw+padL)*chans:]
+			for xx := range w {
+				src := n*g.inC + y*g.inSpSt[0] + xx*g.inSpSt[1]
+				copy(dst[xx*chans:xx*chans+chans], in[src:src+chans])
+			}
+		}
+	}
+	zero := make([]float32, gw*chans+chans)
+	cbase := make([]int, nOS)
+	for os := range nOS {
+		var opos [2]int
+		decode(os, g.outSp, opos[:])
+		cbase[os] = opos[0]*g.outSpSt[0] + opos[1]*g.outSpSt[1]
+	}
+	np := (cout + nr - 1) / nr
+	parts := min(x.b.threads, images*gh)
+	private := make([][]float32, parts)
+	per := (images*gh + parts - 1) / parts
+	parallelFor(parts, parts, 1, func(tFrom, tTo int) {
+		for t := tFrom; t < tTo; t++ {
+			acc := make([]float32, len(out))
+			var tl tile
+			var ptrs rowPtrs
+			bpack := make([]float32, np*gw*nr)
+			opos := make([]int, 2)
+			for ny := t * per; ny < min((t+1)*per, images*gh); ny++ {
+				n, y := ny/gh, ny%gh
+				for j := range np {
+					c0 := j * nr
+					wd := min(nr, cout-c0)
+					for xx := range gw {
+						src := n*g.kerI + y*g.kerSpSt[0] + xx*g.kerSpSt[1] + c0
+						row := bpack[(j*gw+xx)*nr : (j*gw+xx+1)*nr]
+						copy(row[:wd], ker[src:src+wd])
+						clear(row[wd:])
+					}
+				}
+				for r0 := 0; r0 < rows; r0 += mr {
+					for i := range mr {
+						r := min(r0+i, rows-1)
+						os, ob := r/chans, r%chans
+						decode(os, g.outSp, opos)
+						// With stride 1, tap (ky, kx) meets gradient row y at input
+						// row ky − padT + y, and its run starts at padded column kx.
+						iy, ix := opos[0]-padT+y, opos[1]
+						if iy < 0 || iy >= h {
+							ptrs[i] = &zero[ob]
+							continue
+						}
+						ptrs[i] = &xpad[((n*h+iy)*pw+ix)*chans+ob]
+					}
+					for j := range np {
+						c0 := j * nr
+						cols := min(nr, cout-c0)
+						microKernel(gw, &ptrs, chans*4, &bpack[j*gw*nr], &tl.scratch[0], nr, false)
+						for i := range mr {
+							r := r0 + i
+							if r >= rows {
+								break
+							}
+							os, ob := r/chans, r%chans
+							dst := acc[cbase[os]+ob*g.outB+c0 : cbase[os]+ob*g.outB+c0+cols]
+							addVV(dst, dst, tl.scratch[i*nr:i*nr+cols])
+						}
+					}
+				}
+			}
+			private[t] = acc
+		}
+	})
+	copy(out, private[0])
+	for _, p := range private[1:] {
+		addVV(out, out, p)
 	}
 }

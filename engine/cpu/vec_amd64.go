@@ -101,3 +101,21 @@ func vecSV(op byte, o []float32, s float32, b []float32) bool {
 	}
 	return true
 }
+
+//go:noescape
+func axpy32(y *float32, a float32, x *float32, n int)
+
+// axpy adds a·x to y (len(x) ≥ len(y)).
+func axpy(y []float32, a float32, x []float32) {
+	if len(y) == 0 {
+		return
+	}
+	if hasAVX2 {
+		axpy32(&y[0], a, &x[0], len(y))
+		return
+	}
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}

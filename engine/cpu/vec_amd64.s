@@ -450,3 +450,33 @@ divsv1:
 divsvdone:
 	VZEROUPPER
 	RET
+
+// func axpy32(y *float32, a float32, x *float32, n int)
+// y[i] += a·x[i].
+TEXT ·axpy32(SB), NOSPLIT, $0-32
+	MOVQ y+0(FP), DI
+	VBROADCASTSS a+8(FP), Y4
+	MOVQ x+16(FP), SI
+	MOVQ n+24(FP), CX
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-8, BX
+axpy8:
+	CMPQ AX, BX
+	JGE axpy1
+	VMOVUPS (SI)(AX*4), Y0
+	VFMADD213PS (DI)(AX*4), Y4, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP axpy8
+axpy1:
+	CMPQ AX, CX
+	JGE axpydone
+	VMOVSS (SI)(AX*4), X0
+	VFMADD213SS (DI)(AX*4), X4, X0
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	JMP axpy1
+axpydone:
+	VZEROUPPER
+	RET

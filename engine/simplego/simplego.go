@@ -20,6 +20,7 @@ package simplego
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/gomlx/gomlx/backends"
 	gsimplego "github.com/gomlx/gomlx/backends/simplego"
@@ -36,8 +37,13 @@ type Backend struct {
 }
 
 // New returns a wrapped SimpleGo backend. The config string is passed to
-// SimpleGo (e.g. "parallelism=2").
+// SimpleGo (e.g. "parallelism=2"). Unless it chooses otherwise, ops run
+// one at a time: SimpleGo v0.26.0's parallel op scheduler has data races
+// (found with go test -race), and as a reference backend it need not be fast.
 func New(config string) (*Backend, error) {
+	if !strings.Contains(config, "ops_") {
+		config = strings.TrimPrefix(config+",ops_sequential", ",")
+	}
 	b, err := gsimplego.New(config)
 	if err != nil {
 		return nil, fmt.Errorf("creating SimpleGo backend: %w", err)

@@ -27,6 +27,9 @@ func Write(path string, fill func(w io.Writer) error) (err error) {
 			os.Remove(tmp)
 		}
 	}()
+	if err = f.Chmod(0o644); err != nil { // CreateTemp makes files private; results are for sharing
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
 	if err = fill(f); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/gomlx/gomlx/backends"
+
+	"github.com/cotrain/cotrain/engine"
+	"github.com/cotrain/cotrain/experiment"
+	"github.com/cotrain/cotrain/experiments"
+)
+
+// backendFlag adds --backend and returns a function opening the chosen
+// backend (re-executing the program for the GPU's libraries if needed).
+func backendFlag(fs *flag.FlagSet) func() (backends.Backend, error) {
+	spec := fs.String("backend", "", "compute backend: cpu, simplego or xla[:PLUGIN] (default: $"+engine.EnvVar+", else xla when a GPU is found, else cpu)")
+	return func() (backends.Backend, error) {
+		s := *spec
+		if s == "" {
+			s = os.Getenv(engine.EnvVar)
+		}
+		if s == "" {
+			s = engine.Default()
+		}
+		if s == engine.XLA || len(s) > len(engine.XLA) && s[:len(engine.XLA)+1] == engine.XLA+":" {
+			if g, err := engine.FindGPU(engine.GPUOptions{}); err == nil {
+				if err := engine.ReexecForGPU(g); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return engine.Open(s)
+	}
+}
+
+// loadConfig reads an experiment file; "demo" and "paper" name the built-in ones.
+func loadConfig(path string) (experiment.Config, error) {
+	if path == "" {
+		return experiment.Config{}, usagef("--config is required (a TOML experiment file, or \"demo\")")
+	}
+	if text, ok := experiments.Builtin(path); ok {
+		return experiment.Parse(path, text)
+	}
+	return experiment.Load(path)
+}
+
+// workersFlag adds --workers.
+func workersFlag(fs *flag.FlagSet) *int {
+	return fs.Int("workers", 0, "data-loading goroutines (0: one per core)")
+}
+
+func describe(b backends.Backend) string {
+	return fmt.Sprintf("%s — %s", b.Name(), b.Description())
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/cotrain/cotrain/data"
+	"github.com/cotrain/cotrain/experiment"
+	"github.com/cotrain/cotrain/predict"
+	"github.com/cotrain/cotrain/recipes"
+)
+
+func trainCommand() command {
+	return command{
+		name:    "train",
+		summary: "train one model of an experiment (resumes an interrupted run)",
+		usage:   "--config FILE --model KIND [--seed N] [--backend B] [--out DIR]",
+		help: `Trains one model of the experiment file (or "demo" / "paper" for the built-in
+ones). KIND is one of the paper's models; today: baseline.
+
+The run directory (--out, default runs/EXPERIMENT/KIND/seed-N) receives a
+checkpoint after every epoch; running the same command again after an
+interruption (Ctrl-C, kill -9) resumes from the last completed epoch, and
+running it on a finished run just reports it. Progress goes to stderr.`,
+		flags: func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
+			config := fs.String("config", "", "experiment file, or \"demo\" / \"paper\"")
+			kind := fs.String("model", "baseline", "model kind to train")
+			seed := fs.Int64("seed", 0, "seed (default: the experiment's first seed)")
+			out := fs.String("out", "", "run directory (default runs/EXPERIMENT/KIND/seed-N)")
+			backend := backendFlag(fs)
+			workers := workersFlag(fs)
+			return func(ctx context.Context, args []string, w io.Writer) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments %q", args)
+				}
+				cfg, err := loadConfig(*config)
+				if err != nil {
+					return err
+				}
+				if *seed == 0 {
+					*seed = cfg.Seeds[0]
+				}
+				if *out == "" {
+					*out = filepath.Join("runs", cfg.Name, *kind, fmt.Sprintf("seed-%d", *seed))
+				}
+				b, err := backend()
+				if err != nil {
+					return err
+				}
+				env := recipes.Env{Backend: b, Progress: os.Stderr, Workers: *workers}
+				fmt.Fprintf(os.Stderr, "training %s (seed %d) of experiment %q on %s into %s\n", *kind, *seed, cfg.Name, describe(b), *out)
+				switch *kind {
+				case "baseline":
+					return trainBaseline(ctx, env, cfg, *seed, *out, w)
+				}
+				return usagef("model %q cannot be trained on its own yet (known: baseline)", *kind)
+			}
+		},
+	}
+}
+
+// trainBaseline trains the Baseline classifier and reports its accuracies.
+func trainBaseline(ctx context.Context, env recipes.Env, cfg experiment.Config, seed int64, dir string, w io.Writer) error {
+	splits, err := cfg.Data.Open()
+	if err != nil {
+		return err
+	}
+	job := recipes.ClassifierJob{Dir: dir, Model: cfg.Model, Recipe: cfg.Classifier, Seed: seed,
+		Data: recipes.ClassifierData{Train: splits.Train, Validation: splits.Validation, TrainPipeline: splits.TrainPipeline, Normalize: splits.Normalize}}
+	res, err := recipes.TrainClassifier(ctx, env, job)
+	if errors.Is(err, recipes.ErrInterrupted) {
+		return fmt.Errorf("interrupted; run the same command again to resume %s", dir)
+	}
+	if err != nil {
+		return err
+	}
+	clf, err := predict.LoadClassifier(env.Backend, dir)
+	if err != nil {
+		return err
+	}
+	loader, err := data.NewEvalLoader(splits.Test, cfg.Classifier.Batch, splits.Normalize, env.Workers)
+	if err != nil {
+		return err
+	}
+	correct, err := clf.Correct(ctx, loader)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: %d epochs, best validation accuracy %.2f%% (epoch %d), test accuracy %.2f%% on %d images\nmodel: %s\n",
+		dir, res.Epochs, res.ValidationAccuracy, res.BestEpoch, predict.Accuracy(correct), len(correct), filepath.Join(dir, recipes.ModelFile))
+	return nil
+}

@@ -1,0 +1,140 @@
+// Package experiment reads experiment files (TOML): the data, the models
+// and their recipes, the seeds and the evaluations of a run of the paper's
+// experiment, with the paper's settings as defaults for anything a file
+// leaves out.
+package experiment
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/cotrain/cotrain/data"
+	"github.com/cotrain/cotrain/models"
+	"github.com/cotrain/cotrain/recipes"
+)
+
+// Config is one experiment.
+type Config struct {
+	Name   string   `toml:"name"`
+	Seeds  []int64  `toml:"seeds"`
+	Models []string `toml:"models"` // model kinds to train; see Kinds
+
+	Data       DataConfig               `toml:"data"`
+	Model      models.VGG               `toml:"model"`
+	Classifier recipes.ClassifierConfig `toml:"classifier"`
+}
+
+// DataConfig selects and prepares the classification images.
+type DataConfig struct {
+	// Dataset is "tinyimagenet" or "fashion-mnist".
+	Dataset string `toml:"dataset"`
+	// Root is the dataset folder (Tiny ImageNet: the extracted
+	// tiny-imagenet-200; Fashion-MNIST: empty for the Debian package's).
+	Root string `toml:"root"`
+	// Pad adds zero pixels on every side (Fashion-MNIST 28 → 32 with 2).
+	Pad int `toml:"pad"`
+	// TrainLimit, ValidationLimit and TestLimit keep only the first N
+	// examples of a split (0 keeps all).
+	TrainLimit      int `toml:"train_limit"`
+	ValidationLimit int `toml:"validation_limit"`
+	TestLimit       int `toml:"test_limit"`
+	// Augment configures the training augmentation (spec §1.2).
+	Augment AugmentConfig `toml:"augment"`
+	// Cache keeps decoded images in memory (Tiny ImageNet).
+	Cache bool `toml:"cache"`
+}
+
+// AugmentConfig is the training augmentation: random crop with zero
+// padding, horizontal flip, random rotation.
+type AugmentConfig struct {
+	CropPadding int     `toml:"crop_padding"` // 0 disables the random crop
+	Flip        bool    `toml:"flip"`
+	Rotation    float64 `toml:"rotation"` // maximum angle in degrees; 0 disables
+}
+
+// Paper returns the defaults: the paper's settings (spec §1–3) on Tiny
+// ImageNet. A file only needs to name what differs.
+func Paper() Config {
+	return Config{
+		Name:       "paper",
+		Seeds:      []int64{1000, 2000, 3000, 4000, 5000},
+		Models:     []string{"baseline"},
+		Data:       DataConfig{Dataset: data.DatasetTinyImageNet, Augment: AugmentConfig{CropPadding: 4, Flip: true, Rotation: 15}},
+		Model:      models.VGG19BN(200),
+		Classifier: recipes.PaperClassifier(),
+	}
+}
+
+// Parse reads an experiment from TOML text on top of the paper defaults.
+// source names the text in errors.
+func Parse(source string, text []byte) (Config, error) {
+	c := Paper()
+	md, err := toml.NewDecoder(bytes.NewReader(text)).Decode(&c)
+	if err != nil {
+		return c, fmt.Errorf("experiment %s: %w", source, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return c, fmt.Errorf("experiment %s: unknown setting %q (check its spelling and section)", source, und[0].String())
+	}
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("experiment %s: %w", source, err)
+	}
+	return c, nil
+}
+
+// Load reads an experiment file.
+func Load(path string) (Config, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("reading experiment file: %w", err)
+	}
+	return Parse(path, text)
+}
+
+// Validate checks the experiment.
+func (c Config) Validate() error {
+	if len(c.Seeds) == 0 {
+		return fmt.Errorf("no seeds")
+	}
+	if err := c.Model.Validate(); err != nil {
+		return fmt.Errorf("[model]: %w", err)
+	}
+	if err := c.Classifier.Validate(); err != nil {
+		return fmt.Errorf("[classifier]: %w", err)
+	}
+	switch c.Data.Dataset {
+	case data.DatasetTinyImageNet:
+		if c.Data.Root == "" {
+			return fmt.Errorf("[data]: root must name the extracted tiny-imagenet-200 folder")
+		}
+	case data.DatasetFashionMNIST:
+	default:
+		return fmt.Errorf("[data]: dataset %q must be %q or %q", c.Data.Dataset, data.DatasetTinyImageNet, data.DatasetFashionMNIST)
+	}
+	if c.Data.Pad < 0 || c.Data.TrainLimit < 0 || c.Data.ValidationLimit < 0 || c.Data.TestLimit < 0 {
+		return fmt.Errorf("[data]: pad and limits must not be negative")
+	}
+	for _, m := range c.Models {
+		if !isKind(m) {
+			return fmt.Errorf("models: unknown model %q (known: %v)", m, Kinds())
+		}
+	}
+	return nil
+}
+
+// Kinds lists the model kinds of the paper's Table 1.
+func Kinds() []string {
+	return []string{"baseline", "monkey-predictor", "oracle", "mtl-oracle", "mtl-monkey", "mtl-shuffled"}
+}
+
+func isKind(k string) bool {
+	for _, x := range Kinds() {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}

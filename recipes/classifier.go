@@ -1,0 +1,305 @@
+package recipes
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/graph"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
+	gctx "github.com/gomlx/gomlx/pkg/ml/context"
+
+	"github.com/cotrain/cotrain/checkpoint"
+	"github.com/cotrain/cotrain/data"
+	"github.com/cotrain/cotrain/engine"
+	"github.com/cotrain/cotrain/internal/atomicfile"
+	"github.com/cotrain/cotrain/models"
+	"github.com/cotrain/cotrain/nn"
+)
+
+// RunFile describes a trained model in its run directory: enough to rebuild
+// and evaluate it.
+const RunFile = "run.json"
+
+// RunInfo is the content of RunFile.
+type RunInfo struct {
+	Kind      string         `json:"kind"` // "classifier", "predictor", "mtl"
+	Model     models.VGG     `json:"model"`
+	Normalize data.Normalize `json:"normalize"`
+	Classes   []string       `json:"classes,omitempty"`
+	Neurons   int            `json:"neurons,omitempty"`
+	Seed      int64          `json:"seed"`
+	Input     [2]int         `json:"input"` // H, W
+}
+
+// ClassifierData are the images a classifier trains on.
+type ClassifierData struct {
+	Train, Validation data.Set
+	// TrainPipeline augments and normalizes training images.
+	TrainPipeline data.Pipeline
+	// Normalize normalizes validation and test images.
+	Normalize data.Normalize
+}
+
+// ClassifierJob is one classifier training run.
+type ClassifierJob struct {
+	Dir    string
+	Model  models.VGG
+	Recipe ClassifierConfig
+	Data   ClassifierData
+	Seed   int64
+	// InitFrom loads the variables under the Frozen scopes from this model
+	// file before training (e.g. the Oracle's noise-trained core).
+	InitFrom string
+	// Frozen lists variable scopes that are not trained and whose batch-norm
+	// statistics stay fixed (e.g. "/features/conv1_1").
+	Frozen []string
+}
+
+// ClassifierResult summarizes a trained classifier.
+type ClassifierResult struct {
+	*LoopResult
+	// ValidationAccuracy is the best validation accuracy in percent.
+	ValidationAccuracy float64
+}
+
+// hash identifies a job's configuration, so a resumed run is the same run.
+func hash(parts ...any) (string, error) {
+	raw, err := json.Marshal(parts)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(raw)
+	return hex.EncodeToString(sum[:8]), nil
+}
+
+// newModelContext returns a GoMLX context seeded for the job.
+func newModelContext(seed int64) (*gctx.Context, error) {
+	g := gctx.New()
+	if err := nn.SetSeed(g, seed); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// freeze loads frozen scopes from a model file (on a fresh run) and marks
+// their variables untrainable with batch norm statistics fixed.
+func freeze(g *gctx.Context, frozen []string, initFrom string, fresh bool) error {
+	if len(frozen) == 0 {
+		return nil
+	}
+	if fresh && initFrom != "" {
+		src := gctx.New()
+		if err := checkpoint.Load(initFrom, src); err != nil {
+			return err
+		}
+		n := 0
+		for v := range src.IterVariables() {
+			if !inScopes(v.Scope(), frozen) {
+				continue
+			}
+			t, err := v.Value()
+			if err != nil {
+				return err
+			}
+			g.InAbsPath(v.Scope()).Checked(false).VariableWithValue(v.Name(), t)
+			n++
+		}
+		if n == 0 {
+			return fmt.Errorf("model file %s has no variables under %v", initFrom, frozen)
+		}
+	}
+	for v := range g.IterVariables() {
+		if inScopes(v.Scope(), frozen) {
+			v.SetTrainable(false)
+		}
+	}
+	for _, s := range frozen {
+		nn.FreezeBatchNorm(g.InAbsPath(s))
+	}
+	return nil
+}
+
+func inScopes(scope string, scopes []string) bool {
+	for _, s := range scopes {
+		if scope == s || strings.HasPrefix(scope, s+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func writeRunInfo(dir string, info RunInfo) error {
+	raw, err := json.MarshalIndent(info, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, RunFile), raw)
+}
+
+// ReadRunInfo reads a run directory's description.
+func ReadRunInfo(dir string) (RunInfo, error) {
+	var info RunInfo
+	raw, err := os.ReadFile(filepath.Join(dir, RunFile))
+	if err != nil {
+		return info, fmt.Errorf("%s is not a trained model directory (no %s): %w", dir, RunFile, err)
+	}
+	if err := json.Unmarshal(raw, &info); err != nil {
+		return info, fmt.Errorf("%s: %w", filepath.Join(dir, RunFile), err)
+	}
+	return info, nil
+}
+
+// TrainClassifier trains (or resumes, or returns the finished) classifier
+// of job in job.Dir.
+func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*ClassifierResult, error) {
+	if err := job.Model.Validate(); err != nil {
+		return nil, err
+	}
+	if err := job.Recipe.Validate(); err != nil {
+		return nil, fmt.Errorf("classifier recipe: %w", err)
+	}
+	configHash, err := hash(job.Model, job.Recipe, job.Seed, job.Data.Train.Name(), job.Data.Train.Len(),
+		job.Data.Validation.Name(), job.Data.Validation.Len(), job.InitFrom, job.Frozen)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newModelContext(job.Seed)
+	if err != nil {
+		return nil, err
+	}
+	train, err := data.NewLoader(job.Data.Train, data.LoaderConfig{BatchSize: job.Recipe.Batch, Shuffle: true,
+		Seed: uint64(job.Seed), Pipeline: job.Data.TrainPipeline, Workers: env.Workers})
+	if err != nil {
+		return nil, err
+	}
+	val, err := data.NewEvalLoader(job.Data.Validation, job.Recipe.Batch, job.Data.Normalize, env.Workers)
+	if err != nil {
+		return nil, err
+	}
+	_, h, w := train.Size()
+	if err := os.MkdirAll(job.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeRunInfo(job.Dir, RunInfo{Kind: "classifier", Model: job.Model, Normalize: job.Data.Normalize,
+		Classes: job.Data.Train.Classes(), Seed: job.Seed, Input: [2]int{h, w}}); err != nil {
+		return nil, err
+	}
+	l := &loop{dir: job.Dir, configHash: configHash, mode: nn.Max, lr: job.Recipe.Optimizer.LR,
+		plateau: job.Recipe.Plateau, stopping: job.Recipe.Stopping, dtype: dtypes.Float32, objective: "validation accuracy %"}
+	_, statErr := os.Stat(filepath.Join(job.Dir, StateFile))
+	if err := freeze(g, job.Frozen, job.InitFrom, statErr != nil); err != nil {
+		return nil, err
+	}
+	opt := &nn.SGD{LR: job.Recipe.Optimizer.LR, Momentum: job.Recipe.Optimizer.Momentum, WeightDecay: job.Recipe.Optimizer.WeightDecay}
+	t := &classifierTrainer{env: env, g: g, model: job.Model, opt: opt, train: train, val: val}
+	res, err := l.run(ctx, env, g, t)
+	if res == nil {
+		return nil, err
+	}
+	return &ClassifierResult{LoopResult: res, ValidationAccuracy: res.BestObjective}, err
+}
+
+// classifierTrainer trains with cross-entropy and validates by accuracy.
+type classifierTrainer struct {
+	env        Env
+	g          *gctx.Context
+	model      models.VGG
+	opt        nn.Optimizer
+	train, val *data.Loader
+	step, eval *gctx.Exec
+}
+
+func (t *classifierTrainer) build() error {
+	if t.step != nil {
+		return nil
+	}
+	return engine.Try(func() {
+		var err error
+		t.step, err = gctx.NewExec(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
+			g := x.Graph()
+			ctx.SetTraining(g, true)
+			logits := t.model.Logits(ctx, x)
+			loss := nn.CrossEntropy(logits, labels)
+			t.opt.UpdateGraph(ctx, g, loss)
+			return loss, nn.Correct(logits, labels)
+		})
+		if err != nil {
+			panic(err)
+		}
+		t.eval, err = gctx.NewExec(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) *graph.Node {
+			return nn.Correct(t.model.Logits(ctx, x), labels)
+		})
+		if err != nil {
+			panic(err)
+		}
+	})
+}
+
+func batchTensors(b *data.Batch) (*tensors.Tensor, *tensors.Tensor) {
+	x := tensors.FromFlatDataAndDimensions(b.X, b.N*b.Views, b.H, b.W, 1)
+	y := tensors.FromFlatDataAndDimensions(b.Labels, b.N)
+	return x, y
+}
+
+func (t *classifierTrainer) epoch(ctx context.Context, epoch int, report func(done, total, images int, note string)) (map[string]float64, error) {
+	if err := t.build(); err != nil {
+		return nil, err
+	}
+	total := t.train.NumBatches()
+	var lossSum float64
+	var correct, images, done int
+	for b, err := range t.train.Epoch(ctx, epoch) {
+		if err != nil {
+			return nil, err
+		}
+		x, y := batchTensors(b)
+		var out []*tensors.Tensor
+		if err := engine.Try(func() { out, err = t.step.Exec(x, y) }); err != nil {
+			return nil, fmt.Errorf("training step: %w", err)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("training step: %w", err)
+		}
+		loss := float64(out[0].Value().(float32))
+		lossSum += loss * float64(b.N)
+		correct += int(out[1].Value().(int32))
+		images += b.N
+		done++
+		report(done, total, images, fmt.Sprintf("loss %.4f", lossSum/float64(images)))
+	}
+	if images == 0 {
+		return nil, fmt.Errorf("the training set %s yielded no batches", t.train.Set().Name())
+	}
+	return map[string]float64{"train_loss": lossSum / float64(images), "train_accuracy": 100 * float64(correct) / float64(images)}, nil
+}
+
+func (t *classifierTrainer) validate(ctx context.Context) (float64, map[string]float64, error) {
+	if err := t.build(); err != nil {
+		return 0, nil, err
+	}
+	correct, n := 0, 0
+	for b, err := range t.val.Epoch(ctx, 0) {
+		if err != nil {
+			return 0, nil, err
+		}
+		x, y := batchTensors(b)
+		var out []*tensors.Tensor
+		if err := engine.Try(func() { out, err = t.eval.Exec(x, y) }); err != nil {
+			return 0, nil, fmt.Errorf("validation: %w", err)
+		}
+		if err != nil {
+			return 0, nil, fmt.Errorf("validation: %w", err)
+		}
+		correct += int(out[0].Value().(int32))
+		n += b.N
+	}
+	acc := 100 * float64(correct) / float64(max(n, 1))
+	return acc, map[string]float64{"val_accuracy": acc}, nil
+}
