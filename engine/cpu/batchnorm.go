@@ -72,6 +72,10 @@ func bnTraining[T floating](x *execution, n *node, a bnAttr, xs, scale, offset [
 			row := xs[o*c*inner : (o+1)*c*inner]
 			if inner == 1 {
 				row = row[:c]
+				if s32, ok := any(s0).([]float32); ok && hasAVX2 && c%8 == 0 {
+					bnSums32(&s32[0], &any(s1).([]float32)[0], &any(row).([]float32)[0], &any(shift).([]float32)[0], c)
+					continue
+				}
 				for ch, v := range row {
 					d := v - shift[ch]
 					s0[ch] += d
@@ -118,6 +122,10 @@ func affine[T floating](threads int, o, xs, mul, add []T, outer, c, inner int) {
 			base := r * c * inner
 			if inner == 1 {
 				oo, xx := o[base:base+c], xs[base:base+c]
+				if o32, ok := any(oo).([]float32); ok && hasAVX2 && c%8 == 0 {
+					affine32(&o32[0], &any(xx).([]float32)[0], &any(mul).([]float32)[0], &any(add).([]float32)[0], c)
+					continue
+				}
 				for ch := range oo {
 					oo[ch] = xx[ch]*mul[ch] + add[ch]
 				}
@@ -163,6 +171,11 @@ func bnGradient[T floating](x *execution, n *node, a bnAttr, xs, scale, mean, va
 			base := o * c * inner
 			if inner == 1 {
 				g, xx := dy[base:base+c], xs[base:base+c]
+				if s32, ok := any(s0).([]float32); ok && hasAVX2 && c%8 == 0 {
+					bnGradSums32(&s32[0], &any(s1).([]float32)[0], &any(g).([]float32)[0], &any(xx).([]float32)[0],
+						&any(meanT).([]float32)[0], &any(invT).([]float32)[0], c)
+					continue
+				}
 				for ch := range g {
 					s0[ch] += g[ch]
 					s1[ch] += g[ch] * (xx[ch] - meanT[ch]) * invT[ch]
@@ -200,6 +213,11 @@ func bnGradient[T floating](x *execution, n *node, a bnAttr, xs, scale, mean, va
 			base := r * c * inner
 			if inner == 1 {
 				oo, g, xx := o[base:base+c], dy[base:base+c], xs[base:base+c]
+				if o32, ok := any(oo).([]float32); ok && hasAVX2 && c%8 == 0 {
+					bnGradOut32(&o32[0], &any(g).([]float32)[0], &any(xx).([]float32)[0], &any(kf).([]float32)[0],
+						&any(af).([]float32)[0], &any(bf).([]float32)[0], c)
+					continue
+				}
 				for ch := range oo {
 					oo[ch] = kf[ch]*g[ch] + af[ch]*xx[ch] + bf[ch]
 				}

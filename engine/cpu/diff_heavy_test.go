@@ -89,6 +89,7 @@ func TestPoolingGatherRandom(t *testing.T) {
 	runDiff(t, []diffCase{
 		{name: "maxpool 2x2", fn: one(maxPool), inputs: []input{f32(2, 6, 7, 3)}},
 		{name: "maxpool 2x2 gradient", fn: func(xs []*graph.Node) []*graph.Node { return gradOf(maxPool(xs), xs) }, inputs: []input{f32(2, 6, 8, 3)}},
+		{name: "maxpool 2x2 16 channels", fn: func(xs []*graph.Node) []*graph.Node { return gradOf(maxPool(xs), xs) }, inputs: []input{f32(2, 6, 7, 16)}},
 		{name: "maxpool 3x3 stride 2 padded", fn: one(func(xs []*graph.Node) *graph.Node {
 			return graph.MaxPool(xs[0]).Window(3).Strides(2).PadSame().Done()
 		}), inputs: []input{f32(2, 7, 7, 2)}},
@@ -134,4 +135,19 @@ func TestOverlappingPoolGradient(t *testing.T) {
 			t.Errorf("%s: relative error %.3g", r.Name, r.RelErr)
 		}
 	}
+}
+
+// TestBatchNorm compares the batch-norm training op and its gradient with
+// SimpleGo's composition of primitives, for channel counts on and off the
+// vector path.
+func TestBatchNorm(t *testing.T) {
+	bn := func(xs []*graph.Node) []*graph.Node {
+		y, mean, variance := graph.InternalBatchNormForTraining(xs[0], xs[1], xs[2], 1e-5, -1)
+		return append([]*graph.Node{y, mean, variance}, gradOf(y, xs)[1:]...)
+	}
+	runDiff(t, []diffCase{
+		{name: "16 channels", fn: bn, inputs: []input{f32(4, 3, 5, 16), f32(16), f32(16)}, tol: 1e-4},
+		{name: "5 channels", fn: bn, inputs: []input{f32(3, 4, 2, 5), f32(5), f32(5)}, tol: 1e-4},
+		{name: "24 channels rank 2", fn: bn, inputs: []input{f32(70, 24), f32(24), f32(24)}, tol: 1e-4},
+	})
 }

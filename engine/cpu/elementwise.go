@@ -739,6 +739,10 @@ func where[T any](th int, o []T, c []bool, t, f []T, plans []bcast, od []int, sp
 			base := k * chunk
 			if !plans[0].splat {
 				oo, cc := o[base:base+chunk], c[offs[0]:offs[0]+chunk]
+				if o32, ok := any(oo).([]float32); ok && !plans[1].splat && plans[2].splat && any(f[offs[2]]).(float32) == 0 {
+					whereZero(o32, cc, any(t[offs[1]:offs[1]+chunk]).([]float32))
+					return
+				}
 				switch {
 				case !plans[1].splat && !plans[2].splat:
 					tt, ff := t[offs[1]:offs[1]+chunk], f[offs[2]:offs[2]+chunk]

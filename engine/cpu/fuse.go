@@ -58,7 +58,10 @@ type operandRef struct{ member, ext int }
 
 // fusedGroup is the plan of one fused step.
 type fusedGroup struct {
-	members  []*node
+	members []*node
+	// reluPair[i] marks member i as x > 0 and member i+1 as Where(that, x,
+	// 0): the pair runs as one ReLU-with-mask loop.
+	reluPair []bool
 	refs     [][]operandRef // per member, per operand
 	inputs   []*value       // external inputs, the fused node's inputs
 	exported []int          // member index of each output of the fused node
@@ -155,6 +158,14 @@ func planGroup(members []*node, consumers map[*node][]*node) *fusedGroup {
 				g.exported = append(g.exported, i)
 				break
 			}
+		}
+	}
+	g.reluPair = make([]bool, len(members))
+	for i := 0; i+1 < len(members); i++ {
+		gt, wh := members[i], members[i+1]
+		if gt.op == backends.OpTypeGreaterThan && isZeroConstant(gt.inputs[1]) && gt.inputs[0].shape.Size() == g.size &&
+			wh.op == backends.OpTypeWhere && wh.inputs[0] == gt.outs[0] && wh.inputs[1] == gt.inputs[0] && isZeroConstant(wh.inputs[2]) {
+			g.reluPair[i] = true
 		}
 	}
 	return g
@@ -264,7 +275,8 @@ func fusedKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 				}
 				return blockOperand{}
 			}
-			for mi, m := range g.members {
+			for mi := 0; mi < len(g.members); mi++ {
+				m := g.members[mi]
 				ops := make([]blockOperand, len(m.inputs))
 				for j, r := range g.refs[mi] {
 					if r.member >= 0 {
@@ -273,24 +285,14 @@ func fusedKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 						ops[j] = ext(r.ext)
 					}
 				}
-				var dst blockOperand
-				if oi := isExport[mi]; oi > 0 {
-					switch f := outs[oi-1].flat.(type) {
-					case []float32:
-						dst.f32 = f[start:end]
-					case []bool:
-						dst.b = f[start:end]
-					}
-				} else if m.outs[0].shape.DType == dtypes.Float32 {
-					if scratchF[mi] == nil {
-						scratchF[mi] = make([]float32, fuseBlock)
-					}
-					dst.f32 = scratchF[mi][:nb]
-				} else {
-					if scratchB[mi] == nil {
-						scratchB[mi] = make([]bool, fuseBlock)
-					}
-					dst.b = scratchB[mi][:nb]
+				dst := g.destination(mi, outs, isExport, scratchF, scratchB, start, end, nb)
+				if g.reluPair[mi] && !ops[0].splat {
+					// x > 0 and Where(x > 0, x, 0) in one pass.
+					next := g.destination(mi+1, outs, isExport, scratchF, scratchB, start, end, nb)
+					reluMask(next.f32, dst.b, ops[0].f32[:nb])
+					vals[mi], vals[mi+1] = dst, next
+					mi++
+					continue
 				}
 				if e := evalMember(m, dst, ops); e != nil {
 					err = e
@@ -339,6 +341,33 @@ func tile1D(flat any, p, n int) any {
 		return t
 	}
 	return nil
+}
+
+// destination is where member mi writes its block: its output buffer when
+// the value is needed outside the group, else per-thread scratch.
+func (g *fusedGroup) destination(mi int, outs []*Buffer, isExport []int, scratchF [][]float32, scratchB [][]bool, start, end, nb int) blockOperand {
+	var dst blockOperand
+	if oi := isExport[mi]; oi > 0 {
+		switch f := outs[oi-1].flat.(type) {
+		case []float32:
+			dst.f32 = f[start:end]
+		case []bool:
+			dst.b = f[start:end]
+		}
+		return dst
+	}
+	if g.members[mi].outs[0].shape.DType == dtypes.Float32 {
+		if scratchF[mi] == nil {
+			scratchF[mi] = make([]float32, fuseBlock)
+		}
+		dst.f32 = scratchF[mi][:nb]
+		return dst
+	}
+	if scratchB[mi] == nil {
+		scratchB[mi] = make([]bool, fuseBlock)
+	}
+	dst.b = scratchB[mi][:nb]
+	return dst
 }
 
 // gatherBroadcast fills dst with the elements of a broadcast operand (dims
@@ -492,6 +521,9 @@ func evalWhere(dst blockOperand, ops []blockOperand) error {
 	if dst.f32 != nil && !c.splat {
 		cc := c.b[:len(dst.f32)]
 		switch {
+		case !t.splat && f.splat && f.f32[0] == 0:
+			whereZero(dst.f32, cc, t.f32[:len(cc)])
+			return nil
 		case !t.splat && f.splat:
 			tt, fv := t.f32[:len(cc)], f.f32[0]
 			for i, ci := range cc {

@@ -110,9 +110,17 @@ func pool2x2NHWC[T floating](threads int, g *windowGeom, op backends.ReduceOpTyp
 	}
 	n, h, w, c := g.in[0], g.in[1], g.in[2], g.in[3]
 	oh, ow := g.out[1], g.out[2]
+	o32, vec := any(out).([]float32)
+	vec = vec && hasAVX2 && c%8 == 0 && ow > 0
 	parallelFor(threads, n*oh, 8, func(from, to int) {
 		for r := from; r < to; r++ {
 			b, y := r/oh, r%oh
+			if vec {
+				in32 := any(in).([]float32)
+				a := ((b*h + 2*y) * w) * c
+				maxPoolRow32(&o32[(b*oh+y)*ow*c], &in32[a], &in32[a+w*c], c, ow)
+				continue
+			}
 			for xo := range ow {
 				i00 := ((b*h+2*y)*w + 2*xo) * c
 				i01, i10, i11 := i00+c, i00+w*c, i00+w*c+c
