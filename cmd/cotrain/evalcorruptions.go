@@ -173,8 +173,13 @@ func writeMatrix(w io.Writer, m *evaluate.AccuracyMatrix, prefix, title string) 
 		seeds[i] = strconv.FormatInt(s.Seed, 10)
 	}
 	fmt.Fprintf(w, "accuracy %% of %s, mean over training seed%s %s\n\n", title, plural(len(seeds)), strings.Join(seeds, ", "))
+	// Names left-aligned (padded by hand), numbers right-aligned.
+	width := len("corruption")
+	for _, name := range t.Corruptions {
+		width = max(width, len(name))
+	}
 	tw := tabwriter.NewWriter(w, 6, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "corruption\t")
+	fmt.Fprintf(tw, "%-*s\t", width, "corruption")
 	for s := 1; s <= t.Severities(); s++ {
 		fmt.Fprintf(tw, "%d\t", s)
 	}
@@ -182,7 +187,7 @@ func writeMatrix(w io.Writer, m *evaluate.AccuracyMatrix, prefix, title string) 
 	colSum := make([]float64, t.Severities())
 	var total float64
 	for c, name := range t.Corruptions {
-		fmt.Fprintf(tw, "%s\t", name)
+		fmt.Fprintf(tw, "%-*s\t", width, name)
 		for s, a := range t.Accuracy[c] {
 			fmt.Fprintf(tw, "%.2f\t", a)
 			colSum[s] += a
@@ -194,12 +199,12 @@ func writeMatrix(w io.Writer, m *evaluate.AccuracyMatrix, prefix, title string) 
 		total += mean
 		fmt.Fprintf(tw, "%.2f\t\n", mean)
 	}
-	fmt.Fprint(tw, "mean\t")
+	fmt.Fprintf(tw, "%-*s\t", width, "mean")
 	for _, v := range colSum {
 		fmt.Fprintf(tw, "%.2f\t", v/float64(len(t.Corruptions)))
 	}
 	fmt.Fprintf(tw, "%.2f\t\n", total/float64(len(t.Corruptions)))
-	fmt.Fprintf(tw, "clean\t%.2f\t\n", t.Clean)
+	fmt.Fprintf(tw, "%-*s\t%.2f\t\n", width, "clean", t.Clean)
 	if err := tw.Flush(); err != nil {
 		return err
 	}
