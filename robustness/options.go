@@ -22,6 +22,10 @@ type Options struct {
 	// FrostDir, if not empty, holds frost photographs used instead of the
 	// procedural frost textures (see corrupt.Options).
 	FrostDir string
+	// FinalJPEGQuality, if not 0, saves every corrupted image as a JPEG of
+	// this quality and decodes it again, as the published Tiny-ImageNet-C
+	// files were saved (quality 85; see corrupt.Options).
+	FinalJPEGQuality int
 	// Corruptions lists the corruptions to test, in the order of the
 	// results; nil means corrupt.Paper14().
 	Corruptions []string

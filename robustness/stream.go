@@ -26,6 +26,9 @@ type Setup struct {
 	Seed uint64 `json:"seed"`
 	// FrostDir is the frost photograph folder, "" for procedural frost.
 	FrostDir string `json:"frost_dir,omitempty"`
+	// FinalJPEGQuality is the quality of the JPEG round trip after each
+	// corruption, 0 for none.
+	FinalJPEGQuality int `json:"final_jpeg_quality,omitempty"`
 	// Folder is the root of the precomputed corrupted images, or "".
 	Folder string `json:"folder,omitempty"`
 }
@@ -60,8 +63,8 @@ type Stream struct {
 // image k of cell (corruption, severity) is the loader's generator of
 // sample k with seed corrupt.StreamSeed(opts.Seed, corruption, severity):
 // it depends only on those four values. With opts.Folder, each cell is
-// read from its folder instead and must hold as many images, with the same
-// labels in the same order, as set.
+// read from its folder instead and must hold as many images as set (with
+// the same labels in the same order, which Evaluate checks).
 func NewStream(set data.Set, norm data.Normalize, opts Options) (*Stream, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -89,11 +92,12 @@ func NewStream(set data.Set, norm data.Normalize, opts Options) (*Stream, error)
 	if opts.Folder != nil {
 		st.setup.Folder = opts.Folder.Root()
 	} else {
-		c, err = corrupt.New(corrupt.Options{Table: opts.Table, FrostDir: opts.FrostDir})
+		c, err = corrupt.New(corrupt.Options{Table: opts.Table, FrostDir: opts.FrostDir, FinalJPEGQuality: opts.FinalJPEGQuality})
 		if err != nil {
 			return nil, err
 		}
 		st.setup.Table, st.setup.Seed, st.setup.FrostDir = opts.Table.String(), opts.Seed, opts.FrostDir
+		st.setup.FinalJPEGQuality = opts.FinalJPEGQuality
 	}
 	for _, cell := range st.cells[1:] {
 		var l *data.Loader

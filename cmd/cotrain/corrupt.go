@@ -21,7 +21,7 @@ func corruptCommand() command {
 	return command{
 		name:    "corrupt",
 		summary: "corrupt an image, or show every corruption side by side",
-		usage:   "(--corruption NAME | --grid) --severity S [--table T] [--seed N] [--index K] [--frost-dir DIR] IN OUT.png",
+		usage:   "(--corruption NAME | --grid) --severity S [--table T] [--seed N] [--index K] [--frost-dir DIR] [--gray] IN OUT.png",
 		help: `Reads the PNG or JPEG image IN and writes OUT as PNG: IN under the named
 corruption at severity S (1 to 5), or with --grid a sheet of the clean image
 and every corruption at severity S, like Fig. 9 of Safarani et al. 2021.
@@ -47,6 +47,7 @@ Corruptions: ` + strings.Join(corrupt.Names(), ", ") + `.`,
 			index := fs.Int("index", 0, "draw the noise of this test image index")
 			frost := fs.String("frost-dir", "", "folder of frost photographs (default: procedural frost)")
 			gray := fs.Bool("gray", false, "convert the result to gray, as the evaluation does")
+			jpegQ := fs.Int("jpeg-quality", 0, "save the result as a JPEG of this quality and decode it first, like Tiny-ImageNet-C (85); 0: no")
 			return func(_ context.Context, args []string, w io.Writer) error {
 				if len(args) != 2 {
 					return usagef("want an input and an output file, got %d arguments", len(args))
@@ -72,9 +73,9 @@ Corruptions: ` + strings.Join(corrupt.Names(), ", ") + `.`,
 				if err != nil {
 					return err
 				}
-				c, err := corrupt.New(corrupt.Options{Table: tab, FrostDir: *frost})
+				c, err := corrupt.New(corrupt.Options{Table: tab, FrostDir: *frost, FinalJPEGQuality: *jpegQ})
 				if err != nil {
-					return err
+					return usageError{err}
 				}
 				var res corrupt.Image
 				if *grid {

@@ -60,6 +60,7 @@ classes; see docs/robustness.md). --limit N keeps the first N test images
 			limit := fs.Int("limit", 0, "test only the first N images (0: all)")
 			tinC := fs.String("tinyimagenet-c", "", "folder of precomputed corrupted images (Tiny-ImageNet-C layout)")
 			frost := fs.String("frost-dir", "", "folder of frost photographs (default: procedural frost)")
+			jpegQ := fs.Int("jpeg-quality", 0, "save each corrupted image as a JPEG of this quality first, like Tiny-ImageNet-C (85); 0: no")
 			out := fs.String("out", "", "output prefix for .json and .csv (default CHECKPOINT/corruptions)")
 			model := fs.String("name", "", "model name in the matrix (default: from the checkpoint path)")
 			batch := fs.Int("batch", robustness.DefaultBatchSize, "images per batch")
@@ -72,7 +73,7 @@ classes; see docs/robustness.md). --limit N keeps the first N test images
 				if len(dirs) == 0 || *spec == "" {
 					return usagef("--checkpoint and --data are required")
 				}
-				opts := robustness.Options{Seed: *seed, Limit: *limit, BatchSize: *batch, Workers: *workers, FrostDir: *frost}
+				opts := robustness.Options{Seed: *seed, Limit: *limit, BatchSize: *batch, Workers: *workers, FrostDir: *frost, FinalJPEGQuality: *jpegQ}
 				var err error
 				if opts.Table, err = corrupt.ParseTable(*table); err != nil {
 					return usageError{err}
@@ -85,6 +86,9 @@ classes; see docs/robustness.md). --limit N keeps the first N test images
 				}
 				if *limit < 0 || *batch < 1 {
 					return usagef("--limit must be ≥ 0 and --batch ≥ 1")
+				}
+				if *jpegQ < 0 || *jpegQ > 100 {
+					return usagef("--jpeg-quality %d: want 1 to 100, or 0 for no JPEG round trip", *jpegQ)
 				}
 				runDirs, err := checkpointDirs(dirs, *seeds)
 				if err != nil {
@@ -127,13 +131,16 @@ classes; see docs/robustness.md). --limit N keeps the first N test images
 					n = min(n, *limit)
 				}
 				source := fmt.Sprintf("table %s, corruption seed %d", opts.Table, opts.Seed)
+				if *jpegQ > 0 {
+					source += fmt.Sprintf(", saved as JPEG quality %d", *jpegQ)
+				}
 				if opts.Folder != nil {
 					source = "precomputed images in " + *tinC
 				}
 				fmt.Fprintf(os.Stderr, "testing %s (%d seed%s) on %d images of %s × %d conditions (%s) on %s\n",
 					*model, len(clfs), plural(len(clfs)), n, set.Name(), len(cells), source, describe(b))
 				bar := progress.New(os.Stderr, "corruptions", n*len(cells), "images")
-				opts.Progress = func(p robustness.Progress) { bar.Update(p.Images, p.Images, p.Cell.String()) }
+				opts.Progress = func(p robustness.Progress) { bar.Update(p.Images, 0, p.Cell.String()) }
 				results, err := robustness.EvaluateMany(ctx, clfs, set, opts)
 				if err != nil {
 					return err

@@ -221,6 +221,7 @@ func TestCorruptCommand(t *testing.T) {
 		{"unknown table", []string{"--corruption", "fog", "--severity", "1", "--table", "cifar", rgb, out}, 2, "unknown corruption table"},
 		{"missing input", []string{"--corruption", "fog", "--severity", "1", filepath.Join(dir, "none.png"), out}, 1, "no such file"},
 		{"not an image", []string{"--corruption", "fog", "--severity", "1", filepath.Join(dir), out}, 1, ""},
+		{"jpeg quality", []string{"--corruption", "fog", "--severity", "1", "--jpeg-quality", "101", rgb, out}, 2, "101"},
 		{"too small", []string{"--corruption", "fog", "--severity", "1", small, out}, 1, "32"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -263,6 +264,7 @@ func TestEvalCorruptionsFlagErrors(t *testing.T) {
 		{"severities not from 1", append(slices.Clone(base), "--severities", "3"), 2, "list severities 1 to k in order"},
 		{"severity not a number", append(slices.Clone(base), "--severities", "1,x"), 2, `"x" is not a severity`},
 		{"unknown table", append(slices.Clone(base), "--table", "cifar"), 2, "unknown corruption table"},
+		{"jpeg quality", append(slices.Clone(base), "--jpeg-quality", "-1"), 2, "--jpeg-quality -1"},
 		{"negative limit", append(slices.Clone(base), "--limit", "-1"), 2, "--limit"},
 		{"bad seeds", append(slices.Clone(base), "--seeds", "1,a"), 2, `"a" is not an integer`},
 		{"missing checkpoint", []string{"--checkpoint", filepath.Join(dir, "nope"), "--data", "fashion-mnist:test"}, 1, "no such file or directory"},
