@@ -90,6 +90,9 @@ classes; see docs/robustness.md). --limit N keeps the first N test images
 				if *jpegQ < 0 || *jpegQ > 100 {
 					return usagef("--jpeg-quality %d: want 1 to 100, or 0 for no JPEG round trip", *jpegQ)
 				}
+				if *tinC != "" && (*jpegQ != 0 || *frost != "") {
+					return usagef("--jpeg-quality and --frost-dir change on-the-fly corruption; they do not apply to --tinyimagenet-c")
+				}
 				runDirs, err := checkpointDirs(dirs, *seeds)
 				if err != nil {
 					return err

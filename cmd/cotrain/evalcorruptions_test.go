@@ -265,6 +265,7 @@ func TestEvalCorruptionsFlagErrors(t *testing.T) {
 		{"severity not a number", append(slices.Clone(base), "--severities", "1,x"), 2, `"x" is not a severity`},
 		{"unknown table", append(slices.Clone(base), "--table", "cifar"), 2, "unknown corruption table"},
 		{"jpeg quality", append(slices.Clone(base), "--jpeg-quality", "-1"), 2, "--jpeg-quality -1"},
+		{"folder and jpeg", append(slices.Clone(base), "--tinyimagenet-c", dir, "--jpeg-quality", "85"), 2, "do not apply to --tinyimagenet-c"},
 		{"negative limit", append(slices.Clone(base), "--limit", "-1"), 2, "--limit"},
 		{"bad seeds", append(slices.Clone(base), "--seeds", "1,a"), 2, `"a" is not an integer`},
 		{"missing checkpoint", []string{"--checkpoint", filepath.Join(dir, "nope"), "--data", "fashion-mnist:test"}, 1, "no such file or directory"},
