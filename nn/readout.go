@@ -13,6 +13,11 @@ type ReadoutOptions struct {
 	InitMuRange    float64 // μ ~ U(−r, r); default 0.3
 	InitSigmaRange float64 // σ ~ U(0, r); default 0.6
 	NoBias         bool
+	// DecayPosition lets the optimizer's weight decay act on μ and σ, as in
+	// the original, where it pulls every read position toward the centre
+	// of the map and shrinks the sampling spread. Off, only the feature
+	// weights and the bias decay.
+	DecayPosition bool
 }
 
 // Bounds of the readout's position parameters, applied by the optimizer
@@ -47,6 +52,10 @@ func GaussianReadout(ctx *context.Context, x *Node, n int, opts ReadoutOptions) 
 	sigmaVar := Param(ctx, readoutSigmaName, dt, []int{n, 2}, Uniform(0, opts.InitSigmaRange))
 	Clamp(ctx, readoutMuName, -1, 1)
 	Clamp(ctx, readoutSigmaName, 0, maxFloat)
+	if !opts.DecayPosition {
+		NoWeightDecay(ctx, readoutMuName)
+		NoWeightDecay(ctx, readoutSigmaName)
+	}
 	features := Param(ctx, "features", dt, []int{c, n}, Constant(1/float64(c))).ValueGraph(g)
 
 	mu := graph.BroadcastToDims(graph.ExpandAxes(muVar.ValueGraph(g), 0), batch, n, 2)
