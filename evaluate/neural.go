@@ -49,14 +49,14 @@ func constant(x []float64) bool {
 	return true
 }
 
-// pearson returns the correlation of the paired samples x[k], y[k] with the
+// Pearson returns the correlation of the paired samples x[k], y[k] with the
 // nnvision convention: each signal is centred and divided by its population
 // standard deviation (ddof 0) plus 1e-8, and the mean of the product is
-// returned. A constant signal gives exactly 0 (the convention would give a
-// value within about 1e-9 of 0, set by the rounding of its mean), and NaN or
-// ±Inf results become 0.
-func pearson(x, y []float64) float64 {
-	if constant(x) || constant(y) {
+// returned. A constant signal (or fewer than two samples) gives exactly 0
+// (the convention would give a value within about 1e-9 of 0, set by the
+// rounding of its mean), and NaN or ±Inf results become 0.
+func Pearson(x, y []float64) float64 {
+	if len(x) < 2 || constant(x) || constant(y) {
 		return 0
 	}
 	n := float64(len(x))
@@ -108,7 +108,7 @@ func Correlation(responses, predictions [][]float64) ([]float64, error) {
 			x[k] = responses[k][n]
 			y[k] = predictions[k][n]
 		}
-		out[n] = pearson(x, y)
+		out[n] = Pearson(x, y)
 	}
 	return out, nil
 }
@@ -277,7 +277,7 @@ func (t NeuralTest) SingleTrialCorrelation() ([]float64, error) {
 				y = append(y, t.Predictions[i][n])
 			}
 		}
-		out[n] = pearson(x, y)
+		out[n] = Pearson(x, y)
 	}
 	return out, nil
 }
@@ -307,7 +307,7 @@ func (t NeuralTest) AverageCorrelation() ([]float64, error) {
 			x[i] = s / float64(len(reps))
 			y[i] = t.Predictions[i][n]
 		}
-		out[n] = pearson(x, y)
+		out[n] = Pearson(x, y)
 	}
 	return out, nil
 }
@@ -448,7 +448,7 @@ func (t NeuralTest) OracleCorrelation() ([]float64, error) {
 				y = append(y, (s-row[n])/float64(len(reps)-1))
 			}
 		}
-		out[n] = pearson(x, y)
+		out[n] = Pearson(x, y)
 	}
 	return out, nil
 }
@@ -584,7 +584,16 @@ func EvaluateNeural(t NeuralTest, sel NeuronSelection) (NeuralReport, error) {
 	if rep.ConservativeOracleCorrelation, err = t.ConservativeOracleCorrelation(); err != nil {
 		return NeuralReport{}, fmt.Errorf("conservative oracle correlation: %w", err)
 	}
+	if err := rep.summarize(sel); err != nil {
+		return NeuralReport{}, err
+	}
+	return rep, nil
+}
+
+// summarize selects the neurons sel chooses and averages their metrics.
+func (rep *NeuralReport) summarize(sel NeuronSelection) error {
 	rep.Selected = make([]bool, len(rep.FEV))
+	rep.NumSelected = 0
 	var sum NeuralMeans
 	for n, f := range rep.FEV {
 		if sel.UseMinFEV && !(f > sel.MinFEV) {
@@ -600,7 +609,7 @@ func EvaluateNeural(t NeuralTest, sel NeuronSelection) (NeuralReport, error) {
 		sum.ConservativeOracleCorrelation += rep.ConservativeOracleCorrelation[n]
 	}
 	if rep.NumSelected == 0 {
-		return NeuralReport{}, fmt.Errorf("no neuron has FEV > %g; lower the FEV threshold", sel.MinFEV)
+		return fmt.Errorf("no neuron has FEV > %g; lower the FEV threshold", sel.MinFEV)
 	}
 	k := float64(rep.NumSelected)
 	rep.Mean = NeuralMeans{
@@ -611,5 +620,5 @@ func EvaluateNeural(t NeuralTest, sel NeuronSelection) (NeuralReport, error) {
 		OracleCorrelation:             sum.OracleCorrelation / k,
 		ConservativeOracleCorrelation: sum.ConservativeOracleCorrelation / k,
 	}
-	return rep, nil
+	return nil
 }

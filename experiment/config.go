@@ -25,6 +25,8 @@ type Config struct {
 	Data       DataConfig               `toml:"data"`
 	Model      models.VGG               `toml:"model"`
 	Classifier recipes.ClassifierConfig `toml:"classifier"`
+	V1         V1Config                 `toml:"v1"`
+	Predictor  recipes.PredictorConfig  `toml:"predictor"`
 }
 
 // DataConfig selects and prepares the classification images.
@@ -65,6 +67,8 @@ func Paper() Config {
 		Data:       DataConfig{Dataset: data.DatasetTinyImageNet, Augment: AugmentConfig{CropPadding: 4, Flip: true, Rotation: 15}},
 		Model:      models.VGG19BN(200),
 		Classifier: recipes.PaperClassifier(),
+		V1:         V1Config{FEVThreshold: 0.15},
+		Predictor:  recipes.PaperPredictor(),
 	}
 }
 
@@ -105,6 +109,14 @@ func (c Config) Validate() error {
 	if err := c.Classifier.Validate(); err != nil {
 		return fmt.Errorf("[classifier]: %w", err)
 	}
+	if c.needsV1() {
+		if err := c.V1.validate(); err != nil {
+			return err
+		}
+		if err := c.Predictor.Validate(); err != nil {
+			return fmt.Errorf("[predictor]: %w", err)
+		}
+	}
 	switch c.Data.Dataset {
 	case data.DatasetTinyImageNet:
 		if c.Data.Root == "" {
@@ -133,6 +145,16 @@ func Kinds() []string {
 func isKind(k string) bool {
 	for _, x := range Kinds() {
 		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// needsV1 reports whether any model of the experiment needs V1 data.
+func (c Config) needsV1() bool {
+	for _, m := range c.Models {
+		if m != "baseline" && m != "oracle" {
 			return true
 		}
 	}

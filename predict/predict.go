@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -29,30 +30,34 @@ type Classifier struct {
 	exec *gctx.Exec
 }
 
-// LoadClassifier loads the classifier trained in dir (its run.json and
-// model.npz).
-func LoadClassifier(b backends.Backend, dir string) (*Classifier, error) {
+// load reads a run directory's description and model weights, checking
+// that it holds one of the given kinds.
+func load(dir string, kinds ...string) (recipes.RunInfo, *gctx.Context, error) {
 	info, err := recipes.ReadRunInfo(dir)
 	if err != nil {
-		return nil, err
+		return info, nil, err
 	}
-	if info.Kind != "classifier" && info.Kind != "mtl" {
-		return nil, fmt.Errorf("%s holds a %s model, not a classifier", dir, info.Kind)
+	if !slices.Contains(kinds, info.Kind) {
+		return info, nil, fmt.Errorf("%s holds a %s model; this needs one of %v", dir, info.Kind, kinds)
 	}
 	g := gctx.New()
 	if err := checkpoint.Load(filepath.Join(dir, recipes.ModelFile), g); err != nil {
-		return nil, fmt.Errorf("%w (is training in %s finished?)", err, dir)
+		return info, nil, fmt.Errorf("%w (is training in %s finished?)", err, dir)
 	}
-	c := &Classifier{Info: info, b: b, g: g.Reuse()}
-	err = engine.Try(func() {
-		var err error
-		c.exec, err = gctx.NewExec(b, c.g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
-			logits := info.Model.Logits(ctx, x)
-			return graph.ArgMax(logits, 1), nn.Correct(logits, labels)
-		})
-		if err != nil {
-			panic(err)
-		}
+	return info, g.Reuse(), nil
+}
+
+// LoadClassifier loads the classifier trained in dir (its run.json and
+// model.npz): a Baseline, an Oracle or a co-trained model.
+func LoadClassifier(b backends.Backend, dir string) (*Classifier, error) {
+	info, g, err := load(dir, recipes.KindClassifier, recipes.KindMTL)
+	if err != nil {
+		return nil, err
+	}
+	c := &Classifier{Info: info, b: b, g: g}
+	c.exec, err = engine.Compile(b, g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
+		logits := info.Model.Logits(ctx, x)
+		return graph.ArgMax(logits, 1), nn.Correct(logits, labels)
 	})
 	if err != nil {
 		return nil, err
@@ -64,14 +69,7 @@ func LoadClassifier(b backends.Backend, dir string) (*Classifier, error) {
 // (n×H×W×1, normalized as the model was trained).
 func (c *Classifier) Predict(x []float32, n, h, w int) ([]int, error) {
 	labels := make([]int32, n)
-	var out []*tensors.Tensor
-	err := engine.Try(func() {
-		var err error
-		out, err = c.exec.Exec(tensors.FromFlatDataAndDimensions(x, n, h, w, 1), tensors.FromFlatDataAndDimensions(labels, n))
-		if err != nil {
-			panic(err)
-		}
-	})
+	out, err := engine.Call(c.exec, tensors.FromFlatDataAndDimensions(x, n, h, w, 1), tensors.FromFlatDataAndDimensions(labels, n))
 	if err != nil {
 		return nil, fmt.Errorf("predicting: %w", err)
 	}

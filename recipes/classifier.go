@@ -27,15 +27,24 @@ import (
 // and evaluate it.
 const RunFile = "run.json"
 
+// Kinds of trained models in RunInfo.
+const (
+	KindClassifier = "classifier" // a classifier: Baseline, Oracle
+	KindPredictor  = "predictor"  // a neural predictor: Monkey Predictor, the Oracle's readout
+	KindMTL        = "mtl"        // a co-trained model with both heads
+)
+
 // RunInfo is the content of RunFile.
 type RunInfo struct {
-	Kind      string         `json:"kind"` // "classifier", "predictor", "mtl"
+	Kind      string         `json:"kind"` // KindClassifier, KindPredictor or KindMTL
 	Model     models.VGG     `json:"model"`
 	Normalize data.Normalize `json:"normalize"`
 	Classes   []string       `json:"classes,omitempty"`
-	Neurons   int            `json:"neurons,omitempty"`
-	Seed      int64          `json:"seed"`
-	Input     [2]int         `json:"input"` // H, W
+	// Readouts lists the neural head's readouts (predictors and co-trained
+	// models).
+	Readouts []models.Readout `json:"readouts,omitempty"`
+	Seed     int64            `json:"seed"`
+	Input    [2]int           `json:"input"` // H, W
 }
 
 // ClassifierData are the images a classifier trains on.
@@ -187,7 +196,7 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 	if err := os.MkdirAll(job.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeRunInfo(job.Dir, RunInfo{Kind: "classifier", Model: job.Model, Normalize: job.Data.Normalize,
+	if err := writeRunInfo(job.Dir, RunInfo{Kind: KindClassifier, Model: job.Model, Normalize: job.Data.Normalize,
 		Classes: job.Data.Train.Classes(), Seed: job.Seed, Input: [2]int{h, w}}); err != nil {
 		return nil, err
 	}
@@ -220,26 +229,22 @@ func (t *classifierTrainer) build() error {
 	if t.step != nil {
 		return nil
 	}
-	return engine.Try(func() {
-		var err error
-		t.step, err = gctx.NewExec(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
-			g := x.Graph()
-			ctx.SetTraining(g, true)
-			logits := t.model.Logits(ctx, x)
-			loss := nn.CrossEntropy(logits, labels)
-			t.opt.UpdateGraph(ctx, g, loss)
-			return loss, nn.Correct(logits, labels)
-		})
-		if err != nil {
-			panic(err)
-		}
-		t.eval, err = gctx.NewExec(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) *graph.Node {
-			return nn.Correct(t.model.Logits(ctx, x), labels)
-		})
-		if err != nil {
-			panic(err)
-		}
+	var err error
+	t.step, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
+		g := x.Graph()
+		ctx.SetTraining(g, true)
+		logits := t.model.Logits(ctx, x)
+		loss := nn.CrossEntropy(logits, labels)
+		t.opt.UpdateGraph(ctx, g, loss)
+		return loss, nn.Correct(logits, labels)
 	})
+	if err != nil {
+		return err
+	}
+	t.eval, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) *graph.Node {
+		return nn.Correct(t.model.Logits(ctx, x), labels)
+	})
+	return err
 }
 
 func batchTensors(b *data.Batch) (*tensors.Tensor, *tensors.Tensor) {
@@ -260,16 +265,12 @@ func (t *classifierTrainer) epoch(ctx context.Context, epoch int, report func(do
 			return nil, err
 		}
 		x, y := batchTensors(b)
-		var out []*tensors.Tensor
-		if err := engine.Try(func() { out, err = t.step.Exec(x, y) }); err != nil {
-			return nil, fmt.Errorf("training step: %w", err)
-		}
+		out, err := engine.Call(t.step, x, y)
 		if err != nil {
 			return nil, fmt.Errorf("training step: %w", err)
 		}
-		loss := float64(out[0].Value().(float32))
-		lossSum += loss * float64(b.N)
-		correct += int(out[1].Value().(int32))
+		lossSum += scalar(out[0]) * float64(b.N)
+		correct += int(scalar(out[1]))
 		images += b.N
 		done++
 		report(done, total, images, fmt.Sprintf("loss %.4f", lossSum/float64(images)))
@@ -290,14 +291,11 @@ func (t *classifierTrainer) validate(ctx context.Context) (float64, map[string]f
 			return 0, nil, err
 		}
 		x, y := batchTensors(b)
-		var out []*tensors.Tensor
-		if err := engine.Try(func() { out, err = t.eval.Exec(x, y) }); err != nil {
-			return 0, nil, fmt.Errorf("validation: %w", err)
-		}
+		out, err := engine.Call(t.eval, x, y)
 		if err != nil {
 			return 0, nil, fmt.Errorf("validation: %w", err)
 		}
-		correct += int(out[0].Value().(int32))
+		correct += int(scalar(out[0]))
 		n += b.N
 	}
 	acc := 100 * float64(correct) / float64(max(n, 1))

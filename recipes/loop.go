@@ -13,6 +13,7 @@ import (
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
+	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 
 	"github.com/cotrain/cotrain/checkpoint"
@@ -361,4 +362,19 @@ func (b *bar) done(summary string) {
 		b.b = progress.New(b.env.Progress, b.label, 0, "batches")
 	}
 	b.b.Done(summary)
+}
+
+// scalar reads a numeric scalar output of a graph.
+func scalar(t *tensors.Tensor) float64 {
+	switch v := t.Value().(type) {
+	case float32:
+		return float64(v)
+	case float64:
+		return v
+	case int32:
+		return float64(v)
+	case int64:
+		return float64(v)
+	}
+	return math.NaN()
 }

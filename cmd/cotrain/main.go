@@ -31,6 +31,11 @@ func commands() []command {
 	return []command{
 		trainCommand(),
 		evalCleanCommand(),
+		evalCorruptionsCommand(),
+		corruptCommand(),
+		responsesCommand(),
+		v1SimulateCommand(),
+		v1MetricsCommand(),
 		modelSummaryCommand(),
 		benchCommand("train"),
 		benchCommand("forward"),

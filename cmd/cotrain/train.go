@@ -57,8 +57,10 @@ running it on a finished run just reports it. Progress goes to stderr.`,
 				switch *kind {
 				case "baseline":
 					return trainBaseline(ctx, env, cfg, *seed, *out, w)
+				case "predictor", "monkey-predictor":
+					return trainPredictor(ctx, env, cfg, *seed, *out, w)
 				}
-				return usagef("model %q cannot be trained on its own yet (known: baseline)", *kind)
+				return usagef("model %q cannot be trained on its own (known: baseline, predictor)", *kind)
 			}
 		},
 	}
@@ -94,4 +96,32 @@ func trainBaseline(ctx context.Context, env recipes.Env, cfg experiment.Config, 
 	fmt.Fprintf(w, "%s: %d epochs, best validation accuracy %.2f%% (epoch %d), test accuracy %.2f%% on %d images\nmodel: %s\n",
 		dir, res.Epochs, res.ValidationAccuracy, res.BestEpoch, predict.Accuracy(correct), len(correct), filepath.Join(dir, recipes.ModelFile))
 	return nil
+}
+
+// trainPredictor trains the Monkey Predictor on the experiment's V1
+// recordings and reports its neural metrics on their test set.
+func trainPredictor(ctx context.Context, env recipes.Env, cfg experiment.Config, seed int64, dir string, w io.Writer) error {
+	rec, err := cfg.V1.Open(ctx)
+	if err != nil {
+		return err
+	}
+	job := recipes.PredictorJob{Dir: dir, Model: cfg.Model, Recipe: cfg.Predictor, Recordings: rec, Seed: seed}
+	res, err := recipes.TrainPredictor(ctx, env, job)
+	if errors.Is(err, recipes.ErrInterrupted) {
+		return fmt.Errorf("interrupted; run the same command again to resume %s", dir)
+	}
+	if err != nil {
+		return err
+	}
+	m, err := predict.LoadNeural(env.Backend, dir)
+	if err != nil {
+		return err
+	}
+	rep, err := m.EvaluateV1(ctx, rec, cfg.V1.Selection())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "%s: %d epochs, best validation correlation %.4f (epoch %d)\ntest set: ", dir, res.Epochs, res.ValidationCorrelation, res.BestEpoch)
+	printNeural(w, rep)
+	return printFEV(w, rec, cfg.V1.FEVThreshold)
 }
