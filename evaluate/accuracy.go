@@ -3,6 +3,7 @@ package evaluate
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // AccuracyMatrix holds one model's per-image classification results: for
@@ -277,4 +278,25 @@ func mean(x []float64) float64 {
 		s += v
 	}
 	return s / float64(len(x))
+}
+
+// CombineSeeds returns one AccuracyMatrix for model holding the seeds of all
+// ms, which must have been tested on the same images (same number of
+// images, corruptions and severities).
+func CombineSeeds(model string, ms ...*AccuracyMatrix) (*AccuracyMatrix, error) {
+	if len(ms) == 0 {
+		return nil, fmt.Errorf("model %q: no results to combine", model)
+	}
+	out := &AccuracyMatrix{Model: model, NumImages: ms[0].NumImages, Corruptions: ms[0].Corruptions, Severities: ms[0].Severities}
+	for _, m := range ms {
+		if m.NumImages != out.NumImages || m.Severities != out.Severities || !slices.Equal(m.Corruptions, out.Corruptions) {
+			return nil, fmt.Errorf("model %q: results of %q (%d images, %v, %d severities) and %q (%d images, %v, %d severities) were not tested on the same images",
+				model, ms[0].Model, out.NumImages, out.Corruptions, out.Severities, m.Model, m.NumImages, m.Corruptions, m.Severities)
+		}
+		out.Seeds = append(out.Seeds, m.Seeds...)
+	}
+	if err := out.Validate(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -8,10 +8,13 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/cotrain/cotrain/corrupt"
 	"github.com/cotrain/cotrain/data"
+	"github.com/cotrain/cotrain/evaluate"
 	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/recipes"
 )
@@ -27,6 +30,51 @@ type Config struct {
 	Classifier recipes.ClassifierConfig `toml:"classifier"`
 	V1         V1Config                 `toml:"v1"`
 	Predictor  recipes.PredictorConfig  `toml:"predictor"`
+	MTL        recipes.MTLConfig        `toml:"mtl"`
+	Oracle     recipes.OracleConfig     `toml:"oracle"`
+	Responses  ResponsesConfig          `toml:"responses"`
+	Evaluation EvaluationConfig         `toml:"evaluation"`
+	Sweep      SweepConfig              `toml:"sweep"`
+}
+
+// ResponsesConfig says how the co-training targets are made.
+type ResponsesConfig struct {
+	// PredictorSeed picks the Monkey Predictor (and the Oracle) whose
+	// predictions become the response sets (default: the first seed).
+	PredictorSeed int64 `toml:"predictor_seed"`
+	// ShuffleSeed seeds the permutation of the shuffled control.
+	ShuffleSeed uint32 `toml:"shuffle_seed"`
+}
+
+// EvaluationConfig configures the robustness benchmark.
+type EvaluationConfig struct {
+	// Corruptions lists the corruptions tested (default: the paper's 14).
+	Corruptions []string `toml:"corruptions"`
+	// Table is the corruption parameter table: "imagenet" (the paper's) or
+	// "tinyimagenet".
+	Table string `toml:"table"`
+	// Seed fixes the noise of the corrupted test images.
+	Seed uint64 `toml:"seed"`
+	// Bootstrap is the number of bootstrap replicates over test images
+	// behind the error bars (250), BootstrapSeed their seed.
+	Bootstrap     int    `toml:"bootstrap"`
+	BootstrapSeed uint64 `toml:"bootstrap_seed"`
+}
+
+// SweepConfig is the batch-ratio sweep of Fig. 3C: MTL-Monkey trained at
+// several ratios of neural to classification batches.
+type SweepConfig struct {
+	// Ratios lists the batch ratios "p:q" (empty: no sweep).
+	Ratios []string `toml:"ratios"`
+	// Seeds lists the seeds per ratio (default: the experiment's seeds).
+	Seeds []int64 `toml:"seeds"`
+}
+
+// PaperRatios are the 12 batch ratios of the paper's sweep: the nine of
+// the original code (2:1, 1:1, 1:2, 1:3, 1:4, 1:5, 1:7, 1:10, 1:15) and three
+// more neural-heavy ones (5:1, 4:1, 3:1) to make twelve.
+func PaperRatios() []string {
+	return []string{"5:1", "4:1", "3:1", "2:1", "1:1", "1:2", "1:3", "1:4", "1:5", "1:7", "1:10", "1:15"}
 }
 
 // DataConfig selects and prepares the classification images.
@@ -69,6 +117,10 @@ func Paper() Config {
 		Classifier: recipes.PaperClassifier(),
 		V1:         V1Config{FEVThreshold: 0.15},
 		Predictor:  recipes.PaperPredictor(),
+		MTL:        recipes.PaperMTL(),
+		Oracle:     recipes.PaperOracle(),
+		Responses:  ResponsesConfig{ShuffleSeed: 1000},
+		Evaluation: EvaluationConfig{Corruptions: corrupt.Paper14(), Table: "imagenet", Bootstrap: evaluate.DefaultReplicates},
 	}
 }
 
@@ -115,6 +167,33 @@ func (c Config) Validate() error {
 		}
 		if err := c.Predictor.Validate(); err != nil {
 			return fmt.Errorf("[predictor]: %w", err)
+		}
+		if err := c.MTL.Validate(); err != nil {
+			return fmt.Errorf("[mtl]: %w", err)
+		}
+	}
+	if slices.Contains(c.Models, "oracle") || slices.Contains(c.Models, "mtl-oracle") {
+		if err := c.Oracle.Validate(); err != nil {
+			return fmt.Errorf("[oracle]: %w", err)
+		}
+	}
+	if c.Responses.PredictorSeed != 0 && !slices.Contains(c.Seeds, c.Responses.PredictorSeed) {
+		return fmt.Errorf("[responses] predictor_seed %d is not one of the seeds %v", c.Responses.PredictorSeed, c.Seeds)
+	}
+	for _, r := range c.Sweep.Ratios {
+		if _, _, err := recipes.ParseRatio(r); err != nil {
+			return fmt.Errorf("[sweep]: %w", err)
+		}
+	}
+	if len(c.Sweep.Ratios) > 0 && !slices.Contains(c.Models, "mtl-monkey") {
+		return fmt.Errorf("[sweep] trains MTL-Monkey at several ratios: add \"mtl-monkey\" to models")
+	}
+	if _, err := corrupt.ParseTable(c.Evaluation.Table); err != nil {
+		return fmt.Errorf("[evaluation]: %w", err)
+	}
+	for _, name := range c.Evaluation.Corruptions {
+		if !slices.Contains(corrupt.Names(), name) {
+			return fmt.Errorf("[evaluation]: unknown corruption %q (known: %v)", name, corrupt.Names())
 		}
 	}
 	switch c.Data.Dataset {

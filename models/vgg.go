@@ -36,7 +36,18 @@ type VGG struct {
 	// Tap names the layer the neural head reads (for example "conv3_1"):
 	// the output of that convolution after its batch norm and ReLU.
 	Tap string `toml:"tap"`
+	// Init is the initialization of the convolutions: "" or InitVGG for
+	// torchvision's VGG scheme (Kaiming normal, fan out, zero bias), or
+	// InitPyTorch for PyTorch's layer defaults (Kaiming uniform with a=√5,
+	// bias U(±1/√fan_in)), which the original's layer reset used.
+	Init string `toml:"init" json:"init,omitempty"`
 }
+
+// Initializations of VGG.Init.
+const (
+	InitVGG     = "vgg"
+	InitPyTorch = "pytorch"
+)
 
 // VGG19BN is the paper's classifier (spec §2.1–2.2): configuration "E" with
 // batch norm, the fully convolutional readout 512→4096→4096→classes with
@@ -81,7 +92,39 @@ func (v VGG) Validate() error {
 			return err
 		}
 	}
+	if v.Init != "" && v.Init != InitVGG && v.Init != InitPyTorch {
+		return fmt.Errorf("vgg: init %q must be %q or %q", v.Init, InitVGG, InitPyTorch)
+	}
 	return nil
+}
+
+// CoreScopes lists the variable scopes of the layers up to and including
+// the tap: what the Oracle freezes.
+func (v VGG) CoreScopes() []string {
+	s, k, err := v.tapIndex()
+	if err != nil {
+		return nil
+	}
+	var scopes []string
+	for i := 0; i <= s; i++ {
+		for j := range v.Stages[i] {
+			if i == s && j > k {
+				break
+			}
+			scopes = append(scopes, "/features/"+convName(i, j))
+		}
+	}
+	return scopes
+}
+
+// convOptions returns the convolution options of the configured
+// initialization.
+func (v VGG) convOptions(x *Node, out, k int) nn.ConvOptions {
+	if v.Init != InitPyTorch {
+		return nn.ConvOptions{}
+	}
+	shape := []int{k, k, x.Shape().Dimensions[3], out}
+	return nn.ConvOptions{WeightInit: nn.PyTorchDefaultWeights, BiasInit: nn.PyTorchDefaultBias(shape)}
 }
 
 // tapIndex parses Tap ("convS_K") into a stage and convolution index.
@@ -100,14 +143,15 @@ func (v VGG) MinInput() int { return 1 << len(v.Stages) }
 func convName(s, k int) string { return fmt.Sprintf("conv%d_%d", s+1, k+1) }
 
 // block applies conv → batch norm → ReLU.
-func block(ctx *context.Context, x *Node, name string, out int) *Node {
+func (v VGG) block(ctx *context.Context, x *Node, name string, out int) *Node {
 	c := ctx.In(name)
-	y := nn.Conv2D(c.In("conv"), x, out, 3, nn.ConvOptions{})
+	y := nn.Conv2D(c.In("conv"), x, out, 3, v.convOptions(x, out, 3))
 	return nn.ReLU(nn.BatchNorm(c.In("bn"), y))
 }
 
 // layers runs convolutions (s, k) from `from` (inclusive) to `to`
-// (exclusive), in execution order, with the pools after each stage.
+// (exclusive), in execution order, with the pools after each stage that
+// the range runs past.
 func (v VGG) layers(ctx *context.Context, x *Node, from, to [2]int) *Node {
 	features := ctx.In("features")
 	for s := range v.Stages {
@@ -116,8 +160,10 @@ func (v VGG) layers(ctx *context.Context, x *Node, from, to [2]int) *Node {
 			if less(pos, from) || !less(pos, to) {
 				continue
 			}
-			x = block(features, x, convName(s, k), ch)
-			if k == len(v.Stages[s])-1 {
+			x = v.block(features, x, convName(s, k), ch)
+			// A stage's pool follows its last convolution, unless the range
+			// ends there (the core ends at a tap that closes a stage).
+			if k == len(v.Stages[s])-1 && less([2]int{s + 1, 0}, to) {
 				x = nn.MaxPool2(x)
 			}
 		}
@@ -175,10 +221,10 @@ func (v VGG) Logits(ctx *context.Context, x *Node) *Node {
 func (v VGG) head(ctx *context.Context, x *Node) *Node {
 	h := ctx.In("classifier")
 	for i, w := range v.Head {
-		x = nn.ReLU(nn.Conv2D(h.In(fmt.Sprintf("fc%d", i+1)), x, w, 1, nn.ConvOptions{}))
+		x = nn.ReLU(nn.Conv2D(h.In(fmt.Sprintf("fc%d", i+1)), x, w, 1, v.convOptions(x, w, 1)))
 		x = nn.Dropout(h, x, v.Dropout)
 	}
-	x = nn.Conv2D(h.In("out"), x, v.Classes, 1, nn.ConvOptions{})
+	x = nn.Conv2D(h.In("out"), x, v.Classes, 1, v.convOptions(x, v.Classes, 1))
 	return nn.GlobalMaxPool(x)
 }
 

@@ -99,3 +99,38 @@ func TestValidate(t *testing.T) {
 		t.Errorf("VGG19BN: %v", err)
 	}
 }
+
+// TestTapClosingStage checks a tap on a stage's last convolution: the core
+// ends before that stage's pool and the classifier applies it once.
+func TestTapClosingStage(t *testing.T) {
+	b, err := cpu.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := VGG{Stages: [][]int{{4}, {8}, {8}, {8}}, Head: []int{8}, Classes: 3, InputChannels: 1, Dropout: 0, Tap: "conv2_1"}
+	ctx := context.New()
+	nn.SetSeed(ctx, 1)
+	var tap, direct, split shapes.Shape
+	out, err := context.ExecOnceN(b, ctx, func(ctx *context.Context, g *graph.Graph) []*graph.Node {
+		x := graph.Ones(g, shapes.Make(dtypes.Float32, 2, 16, 16, 1))
+		core := v.Core(ctx, x)
+		whole := v.Logits(ctx, x)
+		noTap := v
+		noTap.Tap = ""
+		plain := noTap.Logits(ctx, x)
+		tap, direct, split = core.Shape(), plain.Shape(), whole.Shape()
+		return []*graph.Node{graph.ReduceAllMax(graph.Abs(graph.Sub(whole, plain)))}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tap.Equal(shapes.Make(dtypes.Float32, 2, 8, 8, 8)) {
+		t.Errorf("core output %s, want the unpooled conv2_1 map 2×8×8×8", tap)
+	}
+	if !direct.Equal(split) {
+		t.Errorf("logits through the tap %s, without %s", split, direct)
+	}
+	if d := out[0].Value().(float32); d > 1e-6 {
+		t.Errorf("logits through the tap differ from the plain network's by %g", d)
+	}
+}

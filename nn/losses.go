@@ -33,3 +33,16 @@ func PoissonLoss(pred, target *Node) *Node {
 func MSE(pred, target *Node) *Node {
 	return graph.ReduceAllMean(graph.Square(graph.Sub(pred, target)))
 }
+
+// CosineDistance is the mean over all positions of 1 − cos(a, b), the
+// cosine taken across the last (channel) axis: PyTorch's
+// CosineEmbeddingLoss with target +1 on feature maps, with its guard
+// cos = a·b / √((|a|² + 1e−12)(|b|² + 1e−12)).
+func CosineDistance(a, b *Node) *Node {
+	last := a.Rank() - 1
+	dot := graph.ReduceSum(graph.Mul(a, b), last)
+	na := graph.AddScalar(graph.ReduceSum(graph.Square(a), last), 1e-12)
+	nb := graph.AddScalar(graph.ReduceSum(graph.Square(b), last), 1e-12)
+	cos := graph.Div(dot, graph.Sqrt(graph.Mul(na, nb)))
+	return graph.ReduceAllMean(graph.OneMinus(cos))
+}

@@ -54,6 +54,14 @@ type ClassifierData struct {
 	TrainPipeline data.Pipeline
 	// Normalize normalizes validation and test images.
 	Normalize data.Normalize
+	// ValidationPipeline, if it has views, preprocesses the validation
+	// images instead of plain normalization (the Oracle validates on
+	// randomly corrupted images); its random draws are fixed, the same at
+	// every validation, unless ResampleValidation is set.
+	ValidationPipeline data.Pipeline
+	// ResampleValidation draws the validation pipeline's randomness anew
+	// at every epoch, as the original did for the Oracle.
+	ResampleValidation bool
 }
 
 // ClassifierJob is one classifier training run.
@@ -69,6 +77,12 @@ type ClassifierJob struct {
 	// Frozen lists variable scopes that are not trained and whose batch-norm
 	// statistics stay fixed (e.g. "/features/conv1_1").
 	Frozen []string
+	// Consistency, if positive, is λ of the Oracle's representation
+	// matching (spec §3.7): the training pipeline yields two views of each
+	// image, the cross-entropy is taken on the first, and λ times the mean
+	// over positions of 1 − cos(tap₁, tap₂) (cosine across channels of the
+	// tapped layer) is added.
+	Consistency float64
 }
 
 // ClassifierResult summarizes a trained classifier.
@@ -175,7 +189,8 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 		return nil, fmt.Errorf("classifier recipe: %w", err)
 	}
 	configHash, err := hash(job.Model, job.Recipe, job.Seed, job.Data.Train.Name(), job.Data.Train.Len(),
-		job.Data.Validation.Name(), job.Data.Validation.Len(), job.InitFrom, job.Frozen)
+		job.Data.Validation.Name(), job.Data.Validation.Len(), job.InitFrom, job.Frozen, job.Consistency,
+		job.Data.TrainPipeline.NumViews(), job.Data.ValidationPipeline.NumViews(), job.Data.ResampleValidation)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +203,16 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 	if err != nil {
 		return nil, err
 	}
-	val, err := data.NewEvalLoader(job.Data.Validation, job.Recipe.Batch, job.Data.Normalize, env.Workers)
+	if views, _, _ := train.Size(); (job.Consistency > 0) != (views == 2) {
+		return nil, fmt.Errorf("consistency %v with a %d-view training pipeline: representation matching needs exactly two views", job.Consistency, views)
+	}
+	var val *data.Loader
+	if len(job.Data.ValidationPipeline.Views) > 0 {
+		val, err = data.NewLoader(job.Data.Validation, data.LoaderConfig{BatchSize: job.Recipe.Batch,
+			Seed: validationSeed, Pipeline: job.Data.ValidationPipeline, Workers: env.Workers})
+	} else {
+		val, err = data.NewEvalLoader(job.Data.Validation, job.Recipe.Batch, job.Data.Normalize, env.Workers)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +231,8 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 		return nil, err
 	}
 	opt := &nn.SGD{LR: job.Recipe.Optimizer.LR, Momentum: job.Recipe.Optimizer.Momentum, WeightDecay: job.Recipe.Optimizer.WeightDecay}
-	t := &classifierTrainer{env: env, g: g, model: job.Model, opt: opt, train: train, val: val}
+	t := &classifierTrainer{env: env, g: g, model: job.Model, opt: opt, train: train, val: val,
+		consistency: job.Consistency, resample: job.Data.ResampleValidation}
 	res, err := l.run(ctx, env, g, t)
 	if res == nil {
 		return nil, err
@@ -217,13 +242,20 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 
 // classifierTrainer trains with cross-entropy and validates by accuracy.
 type classifierTrainer struct {
-	env        Env
-	g          *gctx.Context
-	model      models.VGG
-	opt        nn.Optimizer
-	train, val *data.Loader
-	step, eval *gctx.Exec
+	env         Env
+	g           *gctx.Context
+	model       models.VGG
+	opt         nn.Optimizer
+	train, val  *data.Loader
+	consistency float64 // λ of representation matching (two views) or 0
+	resample    bool    // a new draw of the validation pipeline every epoch
+	lastEpoch   int     // the last epoch trained, which numbers resampled validation draws
+	step, eval  *gctx.Exec
 }
+
+// validationSeed seeds the randomness of validation pipelines, the same for
+// every run so that all models see the same corrupted validation images.
+const validationSeed = 1000
 
 func (t *classifierTrainer) build() error {
 	if t.step != nil {
@@ -233,10 +265,22 @@ func (t *classifierTrainer) build() error {
 	t.step, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
 		g := x.Graph()
 		ctx.SetTraining(g, true)
-		logits := t.model.Logits(ctx, x)
-		loss := nn.CrossEntropy(logits, labels)
+		if t.consistency <= 0 {
+			logits := t.model.Logits(ctx, x)
+			loss := nn.CrossEntropy(logits, labels)
+			t.opt.UpdateGraph(ctx, g, loss)
+			return loss, nn.Correct(logits, labels)
+		}
+		// Both views pass through the network as one 2N batch, as in the
+		// original; the labels belong to the first view.
+		n := labels.Shape().Dimensions[0]
+		tapped := t.model.Core(ctx, x)
+		first := graph.Slice(t.model.Classifier(ctx, tapped), graph.AxisRange(0, n))
+		ce := nn.CrossEntropy(first, labels)
+		loss := graph.Add(ce, graph.MulScalar(nn.CosineDistance(graph.Slice(tapped, graph.AxisRange(0, n)),
+			graph.Slice(tapped, graph.AxisRange(n, 2*n))), t.consistency))
 		t.opt.UpdateGraph(ctx, g, loss)
-		return loss, nn.Correct(logits, labels)
+		return ce, nn.Correct(first, labels)
 	})
 	if err != nil {
 		return err
@@ -257,6 +301,7 @@ func (t *classifierTrainer) epoch(ctx context.Context, epoch int, report func(do
 	if err := t.build(); err != nil {
 		return nil, err
 	}
+	t.lastEpoch = epoch
 	total := t.train.NumBatches()
 	var lossSum float64
 	var correct, images, done int
@@ -285,19 +330,13 @@ func (t *classifierTrainer) validate(ctx context.Context) (float64, map[string]f
 	if err := t.build(); err != nil {
 		return 0, nil, err
 	}
-	correct, n := 0, 0
-	for b, err := range t.val.Epoch(ctx, 0) {
-		if err != nil {
-			return 0, nil, err
-		}
-		x, y := batchTensors(b)
-		out, err := engine.Call(t.eval, x, y)
-		if err != nil {
-			return 0, nil, fmt.Errorf("validation: %w", err)
-		}
-		correct += int(scalar(out[0]))
-		n += b.N
+	epoch := 0
+	if t.resample {
+		epoch = t.lastEpoch
 	}
-	acc := 100 * float64(correct) / float64(max(n, 1))
+	acc, err := accuracy(ctx, t.eval, t.val, epoch)
+	if err != nil {
+		return 0, nil, err
+	}
 	return acc, map[string]float64{"val_accuracy": acc}, nil
 }

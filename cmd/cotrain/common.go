@@ -12,9 +12,12 @@ import (
 	"github.com/cotrain/cotrain/experiments"
 )
 
+// backendOpener opens the backend a command was asked to use.
+type backendOpener func() (backends.Backend, error)
+
 // backendFlag adds --backend and returns a function opening the chosen
 // backend (re-executing the program for the GPU's libraries if needed).
-func backendFlag(fs *flag.FlagSet) func() (backends.Backend, error) {
+func backendFlag(fs *flag.FlagSet) backendOpener {
 	spec := fs.String("backend", "", "compute backend: cpu, simplego or xla[:PLUGIN] (default: $"+engine.EnvVar+", else xla when a GPU is found, else cpu)")
 	return func() (backends.Backend, error) {
 		s := *spec

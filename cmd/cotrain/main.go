@@ -29,6 +29,8 @@ type command struct {
 // commands lists every subcommand.
 func commands() []command {
 	return []command{
+		demoCommand(),
+		runCommand(),
 		trainCommand(),
 		evalCleanCommand(),
 		evalCorruptionsCommand(),

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cotrain/cotrain/experiment"
+	"github.com/cotrain/cotrain/recipes"
+)
+
+func runCommand() command {
+	return command{
+		name:    "run",
+		summary: "run a whole experiment: train, make response sets, evaluate, report",
+		usage:   "[--plan] [--out DIR] [--backend B] FILE",
+		help: `Runs the experiment file FILE ("demo" and "paper" name the built-in ones):
+every model of its models list for every seed, with what they need (the
+simulated V1 recording, the Monkey Predictor and its response sets, the
+Oracle and its readout), the batch-ratio sweep, the evaluations (clean and
+corrupted test accuracy, V1 predictivity) and the report: a results table
+on stdout and report.html with the paper's figures in DIR/report.
+
+Finished jobs are skipped and an interrupted training job resumes from its
+last checkpoint, so after Ctrl-C or a crash the same command continues.
+--plan prints the jobs, their inputs and outputs and whether each is done,
+without running anything.`,
+		flags: func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
+			plan := fs.Bool("plan", false, "print the plan and exit")
+			out := fs.String("out", "", "output folder (default runs/NAME)")
+			backend := backendFlag(fs)
+			workers := workersFlag(fs)
+			return func(ctx context.Context, args []string, w io.Writer) error {
+				if len(args) != 1 {
+					return usagef("give one experiment file (or \"demo\")")
+				}
+				return runExperiment(ctx, args[0], *out, *plan, backend, *workers, w)
+			}
+		},
+	}
+}
+
+func demoCommand() command {
+	return command{
+		name:    "demo",
+		summary: "run the built-in demo experiment (what make demo runs)",
+		usage:   "[--plan] [--out DIR] [--backend B]",
+		help: `Runs the embedded demo experiment (cotrain run demo): the paper's six
+models on Fashion-MNIST with a simulated V1 population, sized for a
+two-core machine. See "cotrain run --help".`,
+		flags: func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
+			plan := fs.Bool("plan", false, "print the plan and exit")
+			out := fs.String("out", "", "output folder (default runs/demo)")
+			backend := backendFlag(fs)
+			workers := workersFlag(fs)
+			return func(ctx context.Context, args []string, w io.Writer) error {
+				if len(args) > 0 {
+					return usagef("unexpected arguments %q", args)
+				}
+				return runExperiment(ctx, "demo", *out, *plan, backend, *workers, w)
+			}
+		},
+	}
+}
+
+func runExperiment(ctx context.Context, file, out string, planOnly bool, backend backendOpener, workers int, w io.Writer) error {
+	cfg, err := loadConfig(file)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = filepath.Join("runs", cfg.Name)
+	}
+	plan, err := experiment.NewPlan(cfg, out)
+	if err != nil {
+		return err
+	}
+	if planOnly {
+		plan.Print(w)
+		return nil
+	}
+	b, err := backend()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "running experiment %q (%d jobs) on %s into %s\n", cfg.Name, len(plan.Jobs), describe(b), out)
+	if err := plan.Run(ctx, recipes.Env{Backend: b, Progress: os.Stderr, Workers: workers}, w); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wall-clock %s on %s\n", time.Since(start).Round(time.Second), b.Name())
+	return nil
+}

@@ -1,0 +1,410 @@
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cotrain/cotrain/corrupt"
+	"github.com/cotrain/cotrain/data/recordings"
+	"github.com/cotrain/cotrain/data/responses"
+	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/internal/atomicfile"
+	"github.com/cotrain/cotrain/internal/progress"
+	"github.com/cotrain/cotrain/predict"
+	"github.com/cotrain/cotrain/recipes"
+	"github.com/cotrain/cotrain/report"
+	"github.com/cotrain/cotrain/robustness"
+)
+
+// Run runs the plan's jobs in order, skipping finished ones (an interrupted
+// training job resumes from its last checkpoint), and writes the results
+// table to out. Progress goes to env.Progress. The report job always runs:
+// it is cheap and gives the same table for the same results.
+func (p *Plan) Run(ctx context.Context, env recipes.Env, out io.Writer) error {
+	r := &runner{ctx: ctx, cfg: p.Config, env: env, out: out, log: env.Progress}
+	if r.log == nil {
+		r.log = io.Discard
+	}
+	start := time.Now()
+	for i, j := range p.Jobs {
+		last := i == len(p.Jobs)-1
+		if !last && j.Status() == "done" {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return interrupted(p)
+		}
+		fmt.Fprintf(r.log, "[%d/%d] %s\n", i+1, len(p.Jobs), j.Name)
+		t0 := time.Now()
+		if err := j.run(r); err != nil {
+			if errors.Is(err, recipes.ErrInterrupted) || ctx.Err() != nil {
+				return interrupted(p)
+			}
+			return fmt.Errorf("%s: %w", j.Name, err)
+		}
+		fmt.Fprintf(r.log, "[%d/%d] done in %s\n", i+1, len(p.Jobs), time.Since(t0).Round(time.Second))
+	}
+	fmt.Fprintf(r.log, "experiment %q finished in %s (this invocation)\n", p.Config.Name, time.Since(start).Round(time.Second))
+	return nil
+}
+
+func interrupted(p *Plan) error {
+	return fmt.Errorf("interrupted; run the same command again to continue (finished jobs are kept in %s)", p.Root)
+}
+
+// runner holds what jobs share: the opened data, the recordings.
+type runner struct {
+	ctx    context.Context
+	cfg    Config
+	env    recipes.Env
+	out    io.Writer
+	log    io.Writer
+	splits *Splits
+	rec    map[string]*recordings.Recordings
+}
+
+func (r *runner) data() (*Splits, error) {
+	if r.splits == nil {
+		s, err := r.cfg.Data.Open()
+		if err != nil {
+			return nil, err
+		}
+		r.splits = s
+	}
+	return r.splits, nil
+}
+
+func (r *runner) recordings(path string) (*recordings.Recordings, error) {
+	if rec, ok := r.rec[path]; ok {
+		return rec, nil
+	}
+	rec, err := OpenRecordings(path)
+	if err != nil {
+		return nil, err
+	}
+	if r.rec == nil {
+		r.rec = map[string]*recordings.Recordings{}
+	}
+	r.rec[path] = rec
+	return rec, nil
+}
+
+func (r *runner) classifierData() (recipes.ClassifierData, error) {
+	s, err := r.data()
+	if err != nil {
+		return recipes.ClassifierData{}, err
+	}
+	return recipes.ClassifierData{Train: s.Train, Validation: s.Validation, TrainPipeline: s.TrainPipeline, Normalize: s.Normalize}, nil
+}
+
+func (r *runner) simulate(path string) error {
+	rec, err := r.cfg.V1.Simulate.Record(r.ctx)
+	if err != nil {
+		return err
+	}
+	if err := recordings.Save(path, rec); err != nil {
+		return err
+	}
+	fev, err := evaluate.RecordedFEV(rec)
+	if err != nil {
+		return err
+	}
+	above := 0
+	for _, f := range fev {
+		if f > r.cfg.V1.FEVThreshold {
+			above++
+		}
+	}
+	fmt.Fprintf(r.log, "simulated %d neurons on %d images; %d with FEV > %.2f\n", len(fev), rec.Images.N, above, r.cfg.V1.FEVThreshold)
+	return nil
+}
+
+func (r *runner) trainBaseline(dir string, seed int64) error {
+	d, err := r.classifierData()
+	if err != nil {
+		return err
+	}
+	_, err = recipes.TrainClassifier(r.ctx, r.env, recipes.ClassifierJob{Dir: dir, Model: r.cfg.Model, Recipe: r.cfg.Classifier, Data: d, Seed: seed})
+	return err
+}
+
+func (r *runner) trainOracle(dir string, seed int64) error {
+	d, err := r.classifierData()
+	if err != nil {
+		return err
+	}
+	_, err = recipes.TrainOracle(r.ctx, r.env, recipes.OracleJob{Dir: dir, Model: r.cfg.Model, Classifier: r.cfg.Classifier,
+		Recipe: r.cfg.Oracle, Data: d, Seed: seed})
+	return err
+}
+
+// trainPredictor fits a predictor to the recordings; with coreFrom, only
+// its readouts, on that model's frozen core.
+func (r *runner) trainPredictor(dir string, seed int64, recPath, coreFrom string) error {
+	rec, err := r.recordings(recPath)
+	if err != nil {
+		return err
+	}
+	_, err = recipes.TrainPredictor(r.ctx, r.env, recipes.PredictorJob{Dir: dir, Model: r.cfg.Model, Recipe: r.cfg.Predictor,
+		Recordings: rec, Seed: seed, CoreFrom: coreFrom})
+	return err
+}
+
+func (r *runner) predictResponses(modelDir, out string) error {
+	s, err := r.data()
+	if err != nil {
+		return err
+	}
+	m, err := predict.LoadNeural(r.env.Backend, modelDir)
+	if err != nil {
+		return err
+	}
+	rs, err := m.ResponseSet(r.ctx, s.Train, r.cfg.MTL.Batch, r.env.Workers)
+	if err != nil {
+		return err
+	}
+	return responses.Save(out, rs)
+}
+
+func (r *runner) shuffleResponses(in, out string) error {
+	rs, err := responses.Load(in)
+	if err != nil {
+		return err
+	}
+	return responses.Save(out, rs.Shuffled(r.cfg.Responses.ShuffleSeed))
+}
+
+func (r *runner) trainMTL(dir string, seed int64, respPath, ratio string) error {
+	d, err := r.classifierData()
+	if err != nil {
+		return err
+	}
+	rs, err := responses.Load(respPath)
+	if err != nil {
+		return err
+	}
+	recipe := r.cfg.MTL
+	recipe.Ratio = ratio
+	_, err = recipes.TrainMTL(r.ctx, r.env, recipes.MTLJob{Dir: dir, Model: r.cfg.Model, Recipe: recipe, Data: d, Responses: rs, Seed: seed})
+	return err
+}
+
+// evalCorruptions tests a classifier on the clean and corrupted test
+// images and saves its accuracy matrix (one seed).
+func (r *runner) evalCorruptions(dir, out string) error {
+	s, err := r.data()
+	if err != nil {
+		return err
+	}
+	clf, err := predict.LoadClassifier(r.env.Backend, dir)
+	if err != nil {
+		return err
+	}
+	e := r.cfg.Evaluation
+	table, err := corrupt.ParseTable(e.Table)
+	if err != nil {
+		return err
+	}
+	var bar *progress.Bar
+	res, err := robustness.Evaluate(r.ctx, clf, s.Test, robustness.Options{Table: table, Corruptions: e.Corruptions, Seed: e.Seed,
+		Workers: r.env.Workers, Progress: func(p robustness.Progress) {
+			if bar == nil {
+				bar = progress.New(r.env.Progress, "evaluate", p.Total, "images")
+			}
+			bar.Update(p.Images, p.Images, p.Cell.String())
+		}})
+	if err != nil {
+		return err
+	}
+	m, err := res.Matrix(dir)
+	if err != nil {
+		return err
+	}
+	t, err := m.MeanTable()
+	if err != nil {
+		return err
+	}
+	mean := 0.0
+	for _, row := range t.Accuracy {
+		for _, a := range row {
+			mean += a
+		}
+	}
+	mean /= float64(len(t.Accuracy) * t.Severities())
+	if bar != nil {
+		bar.Done(fmt.Sprintf("clean %.2f%%, corrupted %.2f%% on average", t.Clean, mean))
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	return m.SaveJSON(out)
+}
+
+// evalV1 measures a model's predictions of the test recordings.
+func (r *runner) evalV1(dir, recPath, out string) error {
+	rec, err := r.recordings(recPath)
+	if err != nil {
+		return err
+	}
+	m, err := predict.LoadNeural(r.env.Backend, dir)
+	if err != nil {
+		return err
+	}
+	rep, err := m.EvaluateV1(r.ctx, rec, r.cfg.V1.Selection())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(r.log, "FEVe %.3f over %d of %d neurons, single-trial correlation %.3f\n",
+		rep.Mean.FEVe, rep.NumSelected, len(rep.FEV), rep.Mean.SingleTrialCorrelation)
+	return writeJSON(out, rep)
+}
+
+func writeJSON(path string, v any) error {
+	raw, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(path, raw)
+}
+
+func readNeural(path string) (evaluate.NeuralReport, error) {
+	var rep evaluate.NeuralReport
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return rep, err
+	}
+	if err := json.Unmarshal(raw, &rep); err != nil {
+		return rep, fmt.Errorf("%s: %w (delete it to evaluate again)", path, err)
+	}
+	return rep, nil
+}
+
+// modelResults gathers the evaluations of one model's seeds.
+func (r *runner) modelResults(l layout, name string, dirs []string, classifies, neural bool) (*evaluate.AccuracyMatrix, *report.NeuralSummary, []float64, error) {
+	var acc *evaluate.AccuracyMatrix
+	if classifies {
+		ms := make([]*evaluate.AccuracyMatrix, len(dirs))
+		for i, d := range dirs {
+			m, err := evaluate.LoadAccuracyMatrix(l.evalFile(d, corruptionsFile))
+			if err != nil {
+				return nil, nil, nil, err
+			}
+			ms[i] = m
+		}
+		var err error
+		if acc, err = evaluate.CombineSeeds(name, ms...); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if !neural {
+		return acc, nil, nil, nil
+	}
+	reps := make([]evaluate.NeuralReport, len(dirs))
+	feve := make([]float64, len(dirs))
+	for i, d := range dirs {
+		rep, err := readNeural(l.evalFile(d, v1File))
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		reps[i], feve[i] = rep, rep.Mean.FEVe
+	}
+	sum, err := report.SummarizeNeural(reps, r.cfg.V1.Selection())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return acc, sum, feve, nil
+}
+
+// writeReport assembles the results, analyses them, writes the report
+// folder and prints the table.
+func (r *runner) writeReport(l layout) error {
+	c := r.cfg
+	res := report.Results{Experiment: c.Name, Dataset: r.describeData(), Backend: r.env.Backend.Name(), Baseline: modelNames["baseline"],
+		Bootstrap: evaluate.BootstrapOptions{Replicates: c.Evaluation.Bootstrap, Seed: c.Evaluation.BootstrapSeed, Corruptions: c.Evaluation.Corruptions}}
+	kinds := c.kinds()
+	var baseline *evaluate.AccuracyMatrix
+	for _, kind := range kinds {
+		dirs := make([]string, len(c.Seeds))
+		for i, s := range c.Seeds {
+			dirs[i] = l.model(kind, s)
+		}
+		classifies := kind != "monkey-predictor"
+		neural := kind != "baseline" && kind != "oracle"
+		acc, neu, _, err := r.modelResults(l, modelNames[kind], dirs, classifies, neural)
+		if err != nil {
+			return err
+		}
+		if kind == "oracle" && slices.Contains(kinds, "mtl-oracle") {
+			// The Oracle's V1 predictivity is that of its frozen core with
+			// the fitted readout.
+			if _, neu, _, err = r.modelResults(l, "", []string{l.oracleReadout()}, false, true); err != nil {
+				return err
+			}
+		}
+		if kind == "baseline" {
+			baseline = acc
+		}
+		res.Models = append(res.Models, report.Model{Name: modelNames[kind], Kind: report.Kind(kind), Accuracy: acc, Neural: neu})
+	}
+	for _, ratio := range c.Sweep.Ratios {
+		var dirs []string
+		for _, s := range c.sweepSeeds() {
+			if c.sweepReuses(ratio, s) {
+				dirs = append(dirs, l.model("mtl-monkey", s))
+			} else {
+				dirs = append(dirs, l.sweepModel(ratio, s))
+			}
+		}
+		acc, _, feve, err := r.modelResults(l, "MTL-Monkey "+ratio, dirs, true, true)
+		if err != nil {
+			return err
+		}
+		pts, err := report.SweepPoints(modelNames["mtl-monkey"], ratio, acc, baseline, feve, c.Evaluation.Corruptions)
+		if err != nil {
+			return err
+		}
+		res.Sweep = append(res.Sweep, pts...)
+	}
+	a, err := report.Analyze(res)
+	if err != nil {
+		return err
+	}
+	if err := writeJSON(l.path("results.json"), res); err != nil {
+		return err
+	}
+	if err := report.WriteReport(l.report(), a); err != nil {
+		return err
+	}
+	fmt.Fprint(r.out, report.Table(a))
+	fmt.Fprintf(r.out, "report: %s\n", filepath.Join(l.report(), report.ReportHTML))
+	return nil
+}
+
+// describeData names the data of the report.
+func (r *runner) describeData() string {
+	c := r.cfg
+	s, err := r.data()
+	if err != nil {
+		return c.Data.Dataset
+	}
+	desc := fmt.Sprintf("%s (%d training, %d test images)", c.Data.Dataset, s.Train.Len(), s.Test.Len())
+	if c.needsV1() {
+		if c.V1.Recordings != "" {
+			desc += "; V1 recordings " + c.V1.Recordings
+		} else {
+			desc += fmt.Sprintf("; simulated V1 (%s)", strings.TrimSpace(c.V1.Simulate.Images))
+		}
+	}
+	return desc
+}
