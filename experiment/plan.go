@@ -67,8 +67,10 @@ var modelNames = map[string]string{
 // layout names the files of a run.
 type layout struct{ root string }
 
-func (l layout) path(parts ...string) string { return filepath.Join(append([]string{l.root}, parts...)...) }
-func (l layout) recordings() string         { return l.path("v1", "recordings.npz") }
+func (l layout) path(parts ...string) string {
+	return filepath.Join(append([]string{l.root}, parts...)...)
+}
+func (l layout) recordings() string { return l.path("v1", "recordings.npz") }
 func (l layout) model(kind string, seed int64) string {
 	return l.path(kind, fmt.Sprintf("seed-%d", seed))
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"path/filepath"
+	"slices"
 
 	"github.com/cotrain/cotrain/corrupt"
 	"github.com/cotrain/cotrain/data"
