@@ -102,6 +102,9 @@ func layerGradients(t *testing.T, b backends.Backend) {
 			target := graph.Const(xs[0].Graph(), [][]float64{{0, 1, 3}, {2, 0, 1}})
 			return MSE(xs[0], target)
 		}, [][]int{{2, 3}}},
+		{"cosine distance", func(ctx *context.Context, xs []*Node) *Node {
+			return CosineDistance(xs[0], xs[1])
+		}, [][]int{{2, 3, 2, 4}, {2, 3, 2, 4}}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

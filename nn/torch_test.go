@@ -3,6 +3,7 @@ package nn
 import (
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"os"
 	"testing"
 
@@ -288,4 +289,36 @@ func matchesPyTorch(t *testing.T, b backends.Backend) {
 			}
 		}
 	})
+}
+
+// TestCosineDistance checks CosineDistance against a direct float64
+// computation of mean(1 − a·b/√((|a|²+1e-12)(|b|²+1e-12))) over positions.
+func TestCosineDistance(t *testing.T) {
+	b := testBackends(t)[0]
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n, c = 6, 5
+	a := make([]float64, n*c)
+	bb := make([]float64, n*c)
+	for i := range a {
+		a[i], bb[i] = rng.NormFloat64(), rng.NormFloat64()
+	}
+	bb[c] = 0 // a zero vector at one position: the guard keeps it finite
+	for k := 1; k < c; k++ {
+		bb[c+k] = 0
+	}
+	var want float64
+	for p := 0; p < n; p++ {
+		var dot, na, nb float64
+		for k := 0; k < c; k++ {
+			x, y := a[p*c+k], bb[p*c+k]
+			dot, na, nb = dot+x*y, na+x*x, nb+y*y
+		}
+		want += (1 - dot/math.Sqrt((na+1e-12)*(nb+1e-12))) / n
+	}
+	out := run(t, b, context.New(), true, func(ctx *context.Context, xs []*Node) []*Node {
+		return []*Node{CosineDistance(xs[0], xs[1])}
+	}, tensors.FromFlatDataAndDimensions(a, 2, 3, c), tensors.FromFlatDataAndDimensions(bb, 2, 3, c))
+	if got := out[0].Value().(float64); math.Abs(got-want) > 1e-12 {
+		t.Errorf("CosineDistance = %v, want %v", got, want)
+	}
 }
