@@ -161,6 +161,11 @@ func (c Config) Validate() error {
 	if err := c.Classifier.Validate(); err != nil {
 		return fmt.Errorf("[classifier]: %w", err)
 	}
+	for _, m := range c.Models {
+		if !isKind(m) {
+			return fmt.Errorf("models: unknown model %q (known: %v)", m, Kinds())
+		}
+	}
 	if c.needsV1() {
 		if err := c.V1.validate(); err != nil {
 			return err
@@ -207,11 +212,6 @@ func (c Config) Validate() error {
 	}
 	if c.Data.Pad < 0 || c.Data.TrainLimit < 0 || c.Data.ValidationLimit < 0 || c.Data.TestLimit < 0 {
 		return fmt.Errorf("[data]: pad and limits must not be negative")
-	}
-	for _, m := range c.Models {
-		if !isKind(m) {
-			return fmt.Errorf("models: unknown model %q (known: %v)", m, Kinds())
-		}
 	}
 	return nil
 }
