@@ -7,6 +7,7 @@ package bench
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -50,6 +51,9 @@ type Options struct {
 	Batch   int
 	Steps   int // timed steps of each framework, after one warm-up step each
 	Threads int // PyTorch's thread count (torch.set_num_threads)
+	// Device is PyTorch's device: "cpu" (default) or "cuda", to compare
+	// with cotrain on a GPU backend.
+	Device string
 }
 
 // Result is the throughput of one framework.
@@ -197,7 +201,7 @@ func startTorch(ctx context.Context, o Options) (*torchProcess, error) {
 	}
 	p := &torchProcess{dir: dir, stderr: &bytes.Buffer{}}
 	p.cmd = exec.CommandContext(ctx, PythonPath, script, string(o.Mode), string(cfg),
-		strconv.Itoa(o.Batch), strconv.Itoa(o.Input), strconv.Itoa(o.Threads))
+		strconv.Itoa(o.Batch), strconv.Itoa(o.Input), strconv.Itoa(o.Threads), cmp.Or(o.Device, "cpu"))
 	p.cmd.Stderr = p.stderr
 	if p.in, err = p.cmd.StdinPipe(); err != nil {
 		return nil, err

@@ -2,7 +2,7 @@
 or a reduced configuration, fully convolutional readout, grayscale input
 broadcast to 3 channels), the same batch and thread count.
 
-Usage: python3 torch_vgg.py MODE CONFIG_JSON BATCH INPUT THREADS
+Usage: python3 torch_vgg.py MODE CONFIG_JSON BATCH INPUT THREADS DEVICE
 After building the model it prints "ready", then for each line "step" read
 on stdin runs one step and prints "step SECONDS"; "quit" (or EOF) ends.
 cotrain alternates these steps with its own, so both see the same machine.
@@ -15,6 +15,7 @@ import torch
 import torch.nn as nn
 
 mode, cfg, batch, size, threads = sys.argv[1], json.loads(sys.argv[2]), *map(int, sys.argv[3:6])
+device = torch.device(sys.argv[6] if len(sys.argv) > 6 else "cpu")
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 
@@ -41,10 +42,11 @@ class VGG(nn.Module):
         return self.classifier(self.features(x.expand(-1, self.in_ch, -1, -1)))
 
 
-m = VGG(cfg["stages"], cfg["head"], cfg["classes"], cfg["input_channels"], cfg["dropout"])
+m = VGG(cfg["stages"], cfg["head"], cfg["classes"], cfg["input_channels"], cfg["dropout"]).to(device)
 opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.75, weight_decay=5e-4)
-x = torch.randn(batch, 1, size, size)
-y = torch.randint(0, cfg["classes"], (batch,))
+x = torch.randn(batch, 1, size, size, device=device)
+y = torch.randint(0, cfg["classes"], (batch,), device=device)
+sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 if mode == "forward":
     m.eval()
 
@@ -64,6 +66,8 @@ print("ready", flush=True)
 for line in sys.stdin:
     if line.strip() != "step":
         break
+    sync()
     t = time.perf_counter()
     step()
+    sync()
     print(f"step {time.perf_counter() - t:.6f}", flush=True)

@@ -35,6 +35,7 @@ median step times, and the median of paired step ratios).`, what),
 			batch := fs.Int("batch", 32, "batch size")
 			steps := fs.Int("steps", 8, "timed steps per framework")
 			threads := fs.Int("threads", runtime.NumCPU(), "PyTorch threads (torch.set_num_threads)")
+			device := fs.String("device", "cpu", "PyTorch's device: cpu, or cuda to compare a GPU backend on the same GPU")
 			noRef := fs.Bool("no-reference", false, "time cotrain only")
 			backend := backendFlag(fs)
 			return func(ctx context.Context, args []string, w io.Writer) error {
@@ -52,7 +53,7 @@ median step times, and the median of paired step ratios).`, what),
 				if err != nil {
 					return err
 				}
-				o := bench.Options{Mode: bench.Mode(mode), Model: m, Input: *input, Batch: *batch, Steps: *steps, Threads: *threads}
+				o := bench.Options{Mode: bench.Mode(mode), Model: m, Input: *input, Batch: *batch, Steps: *steps, Threads: *threads, Device: *device}
 				flops, err := bench.FLOPs(m, *input, o.Mode)
 				if err != nil {
 					return err
