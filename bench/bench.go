@@ -62,6 +62,9 @@ type Result struct {
 	StepTimes []time.Duration
 	Images    float64 // images per second at the median step time
 	GFLOPs    float64 // achieved GFLOP/s at the median step time
+	// Resident is the process's resident memory after the warm-up step and
+	// after the last step (cotrain alone; Linux), to check that it stays flat.
+	Resident [2]int64
 }
 
 // Comparison holds both frameworks' results from one alternating run.
@@ -320,6 +323,7 @@ func Cotrain(ctx context.Context, b backends.Backend, o Options) (Result, error)
 		return Result{}, err
 	}
 	var times []time.Duration
+	var rss [2]int64
 	for i := 0; i <= o.Steps; i++ {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -330,7 +334,25 @@ func Cotrain(ctx context.Context, b backends.Backend, o Options) (Result, error)
 		}
 		if i > 0 {
 			times = append(times, d)
+		} else {
+			rss[0] = residentBytes()
 		}
 	}
-	return summarize("cotrain ("+b.Name()+")", times, flops, o.Batch), nil
+	rss[1] = residentBytes()
+	r := summarize("cotrain ("+b.Name()+")", times, flops, o.Batch)
+	r.Resident = rss
+	return r, nil
+}
+
+// residentBytes is the process's resident set size (Linux; 0 elsewhere).
+func residentBytes() int64 {
+	raw, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	var size, resident int64
+	if _, err := fmt.Sscan(string(raw), &size, &resident); err != nil {
+		return 0
+	}
+	return resident * int64(os.Getpagesize())
 }

@@ -36,7 +36,7 @@ median step times, and the median of paired step ratios).`, what),
 			steps := fs.Int("steps", 8, "timed steps per framework")
 			threads := fs.Int("threads", runtime.NumCPU(), "PyTorch threads (torch.set_num_threads)")
 			device := fs.String("device", "cpu", "PyTorch's device: cpu, or cuda to compare a GPU backend on the same GPU")
-			noRef := fs.Bool("no-reference", false, "time cotrain only")
+			noRef := fs.Bool("no-reference", false, "time cotrain only, and report its resident memory")
 			backend := backendFlag(fs)
 			return func(ctx context.Context, args []string, w io.Writer) error {
 				m := models.VGG19BN(*classes)
@@ -70,7 +70,14 @@ median step times, and the median of paired step ratios).`, what),
 						return err
 					}
 					row(r)
-					return tw.Flush()
+					if err := tw.Flush(); err != nil {
+						return err
+					}
+					if r.Resident[0] > 0 {
+						fmt.Fprintf(w, "resident memory: %.0f MiB after the warm-up step, %.0f MiB after %d more steps\n",
+							float64(r.Resident[0])/(1<<20), float64(r.Resident[1])/(1<<20), *steps)
+					}
+					return nil
 				}
 				c, err := bench.Compare(ctx, b, o)
 				if err != nil {
