@@ -92,6 +92,23 @@ type ClassifierResult struct {
 	ValidationAccuracy float64
 }
 
+// loaders returns the shuffled, augmenting training loader (seeded with
+// seed) and the validation loader.
+func (d ClassifierData) loaders(env Env, batch int, seed int64) (train, val *data.Loader, err error) {
+	train, err = data.NewLoader(d.Train, data.LoaderConfig{BatchSize: batch, Shuffle: true, Seed: uint64(seed),
+		Pipeline: d.TrainPipeline, Workers: env.Workers})
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(d.ValidationPipeline.Views) > 0 {
+		val, err = data.NewLoader(d.Validation, data.LoaderConfig{BatchSize: batch, Seed: validationSeed,
+			Pipeline: d.ValidationPipeline, Workers: env.Workers})
+	} else {
+		val, err = data.NewEvalLoader(d.Validation, batch, d.Normalize, env.Workers)
+	}
+	return train, val, err
+}
+
 // hash identifies a job's configuration, so a resumed run is the same run.
 func hash(parts ...any) (string, error) {
 	raw, err := json.Marshal(parts)
@@ -198,23 +215,12 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 	if err != nil {
 		return nil, err
 	}
-	train, err := data.NewLoader(job.Data.Train, data.LoaderConfig{BatchSize: job.Recipe.Batch, Shuffle: true,
-		Seed: uint64(job.Seed), Pipeline: job.Data.TrainPipeline, Workers: env.Workers})
+	train, val, err := job.Data.loaders(env, job.Recipe.Batch, job.Seed)
 	if err != nil {
 		return nil, err
 	}
 	if views, _, _ := train.Size(); (job.Consistency > 0) != (views == 2) {
 		return nil, fmt.Errorf("consistency %v with a %d-view training pipeline: representation matching needs exactly two views", job.Consistency, views)
-	}
-	var val *data.Loader
-	if len(job.Data.ValidationPipeline.Views) > 0 {
-		val, err = data.NewLoader(job.Data.Validation, data.LoaderConfig{BatchSize: job.Recipe.Batch,
-			Seed: validationSeed, Pipeline: job.Data.ValidationPipeline, Workers: env.Workers})
-	} else {
-		val, err = data.NewEvalLoader(job.Data.Validation, job.Recipe.Batch, job.Data.Normalize, env.Workers)
-	}
-	if err != nil {
-		return nil, err
 	}
 	_, h, w := train.Size()
 	if err := os.MkdirAll(job.Dir, 0o755); err != nil {

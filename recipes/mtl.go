@@ -155,12 +155,7 @@ func TrainMTL(ctx context.Context, env Env, job MTLJob) (*MTLResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	train, err := data.NewLoader(job.Data.Train, data.LoaderConfig{BatchSize: job.Recipe.Batch, Shuffle: true,
-		Seed: uint64(job.Seed), Pipeline: job.Data.TrainPipeline, Workers: env.Workers})
-	if err != nil {
-		return nil, err
-	}
-	val, err := data.NewEvalLoader(job.Data.Validation, job.Recipe.Batch, job.Data.Normalize, env.Workers)
+	train, val, err := job.Data.loaders(env, job.Recipe.Batch, job.Seed)
 	if err != nil {
 		return nil, err
 	}
