@@ -189,7 +189,7 @@ func NewPlan(c Config, root string) (*Plan, error) {
 	}
 
 	for _, ratio := range c.Sweep.Ratios {
-		for _, seed := range c.sweepSeeds() {
+		for _, seed := range c.sweepSeeds(ratio) {
 			if c.sweepReuses(ratio, seed) {
 				continue // the MTL-Monkey run of this seed
 			}
@@ -247,19 +247,35 @@ func (c Config) kinds() []string {
 	return out
 }
 
-func (c Config) sweepSeeds() []int64 {
-	if len(c.Sweep.Seeds) > 0 {
-		return c.Sweep.Seeds
+// sweepSeeds lists the seeds of one sweep ratio: the sweep's seeds, and
+// at the co-training ratio every seed of MTL-Monkey (those runs exist
+// anyway).
+func (c Config) sweepSeeds(ratio string) []int64 {
+	seeds := c.Sweep.Seeds
+	if len(seeds) == 0 {
+		seeds = c.Seeds
 	}
-	return c.Seeds
+	if c.isMTLRatio(ratio) {
+		for _, s := range c.Seeds {
+			if !slices.Contains(seeds, s) {
+				seeds = append(slices.Clip(seeds), s)
+			}
+		}
+	}
+	return seeds
+}
+
+// isMTLRatio reports whether ratio is the co-training ratio of [mtl].
+func (c Config) isMTLRatio(ratio string) bool {
+	p, q, _ := recipes.ParseRatio(ratio)
+	mp, mq, _ := recipes.ParseRatio(c.MTL.Ratio)
+	return p == mp && q == mq
 }
 
 // sweepReuses reports whether the sweep point (ratio, seed) is a run of
 // MTL-Monkey itself.
 func (c Config) sweepReuses(ratio string, seed int64) bool {
-	p, q, _ := recipes.ParseRatio(ratio)
-	mp, mq, _ := recipes.ParseRatio(c.MTL.Ratio)
-	return p == mp && q == mq && slices.Contains(c.Seeds, seed)
+	return c.isMTLRatio(ratio) && slices.Contains(c.Seeds, seed)
 }
 
 // Print writes the plan: every job with its status, output and inputs.

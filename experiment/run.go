@@ -359,7 +359,7 @@ func (r *runner) writeReport(l layout) error {
 	}
 	for _, ratio := range c.Sweep.Ratios {
 		var dirs []string
-		for _, s := range c.sweepSeeds() {
+		for _, s := range c.sweepSeeds(ratio) {
 			if c.sweepReuses(ratio, s) {
 				dirs = append(dirs, l.model("mtl-monkey", s))
 			} else {
