@@ -83,7 +83,7 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 	for _, o := range outs {
 		consumers[o.node] = append(consumers[o.node], sink)
 	}
-	groups := fuseGroups(b.nodes, live, consumers)
+	groups, absorbed := fuseGroups(b.nodes, live, consumers)
 	fusedMember := map[*node]bool{}
 	for _, g := range groups {
 		for _, m := range g.members {
@@ -123,8 +123,11 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 			for i, mi := range g.exported {
 				exported[i] = g.members[mi].outs[0]
 			}
+			if g.sum != nil {
+				exported = append(exported, g.sum.outs[0])
+			}
 			n = &node{id: n.id, op: opFused, inputs: g.inputs, outs: exported, attr: g}
-		} else if fusedMember[n] {
+		} else if fusedMember[n] || absorbed[n] {
 			continue
 		} else {
 			var err error
@@ -181,23 +184,45 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 // opFused marks the synthetic node that runs a fused group.
 const opFused = backends.OpTypeInvalid
 
-// scalarOperands lets element-wise ops read a broadcast scalar directly: an
-// input that is a BroadcastInDim of a scalar (GoMLX's ZerosLike, OnesLike
-// and many gradient terms) is replaced by the scalar itself, so the full
-// tensor is never materialized. The broadcast is dropped if nothing else
-// needs it.
+// scalarOperands lets ops read broadcast operands without materializing
+// them. Element-wise binary ops and Where take a BroadcastInDim of a scalar
+// (GoMLX's ZerosLike, OnesLike and many gradient terms) as the scalar, and
+// one that only expands size-1 axes (same rank, axes in order: the gradient
+// of a broadcasting op) as its input, since their kernels broadcast size-1
+// axes themselves. The Scatter ops take a broadcast scalar operand as the
+// scalar and fill their output with it. A broadcast is dropped if nothing
+// else needs it.
 func scalarOperands(nodes []*node) {
 	for _, n := range nodes {
-		if !acceptsScalarOperands(n.op) {
+		elementwise := acceptsScalarOperands(n.op)
+		scatter := n.op == backends.OpTypeScatterSum || n.op == backends.OpTypeScatterMax || n.op == backends.OpTypeScatterMin
+		if !elementwise && !scatter {
 			continue
 		}
 		for i, in := range n.inputs {
 			src := in.node
-			if src.op == backends.OpTypeBroadcastInDim && src.inputs[0].shape.IsScalar() {
-				n.inputs[i] = src.inputs[0]
+			if src.op != backends.OpTypeBroadcastInDim || (scatter && i > 0) {
+				continue
+			}
+			if from := src.inputs[0]; from.shape.IsScalar() || (elementwise && expandsOnes(from.shape.Dimensions, src.attr.([]int), in.shape.Dimensions)) {
+				n.inputs[i] = from
 			}
 		}
 	}
+}
+
+// expandsOnes reports whether BroadcastInDim(in, axes) to out only expands
+// size-1 axes: same rank, axes in order.
+func expandsOnes(in, axes, out []int) bool {
+	if len(in) != len(out) {
+		return false
+	}
+	for i, a := range axes {
+		if a != i || (in[i] != out[i] && in[i] != 1) {
+			return false
+		}
+	}
+	return true
 }
 
 func acceptsScalarOperands(op backends.OpType) bool {

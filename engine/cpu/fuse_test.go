@@ -46,6 +46,29 @@ func TestFusionPlan(t *testing.T) {
 			d := must(bld.ConvertDType(x, dtypes.Float64))
 			return []backends.Op{must(bld.Add(must(bld.Mul(d, d)), d))}
 		}, 3, 0},
+		{"sum epilogue", func(bld *Builder, x backends.Op) []backends.Op {
+			y := must(bld.Parameter("y", shapes.Make(dtypes.Float32, 16, 3), nil))
+			xb := must(bld.BroadcastInDim(x, shapes.Make(dtypes.Float32, 16, 3), []int{1}))
+			return []backends.Op{must(bld.ReduceSum(must(bld.Mul(xb, y)), 0))}
+		}, 2, 1}, // the broadcast; the product summed as it is computed
+		{"sum epilogue of a chain, one value exported", func(bld *Builder, x backends.Op) []backends.Op {
+			y := must(bld.Parameter("y", shapes.Make(dtypes.Float32, 8, 3), nil))
+			a := must(bld.Mul(y, y))
+			return []backends.Op{must(bld.ReduceSum(must(bld.Add(a, y)), 0)), a}
+		}, 1, 1},
+		{"too little reduction for an epilogue", func(bld *Builder, x backends.Op) []backends.Op {
+			y := must(bld.Parameter("y", shapes.Make(dtypes.Float32, 8, 3), nil))
+			return []backends.Op{must(bld.ReduceSum(must(bld.Mul(y, y)), 1))}
+		}, 2, 0},
+		{"short repeated operand", func(bld *Builder, x backends.Op) []backends.Op {
+			y := must(bld.Parameter("y", shapes.Make(dtypes.Float32, 5, 3), nil))
+			xr := must(bld.Reshape(must(bld.Slice(y, []int{0, 0}, []int{5, 1}, []int{1, 1})), 5, 1))
+			return []backends.Op{must(bld.Mul(y, xr))}
+		}, 3, 1}, // slice, reshape, the product as a fused step
+		{"long repeated operand", func(bld *Builder, x backends.Op) []backends.Op {
+			y := must(bld.Parameter("y", shapes.Make(dtypes.Float32, 2, 100), nil))
+			return []backends.Op{must(bld.Mul(y, must(bld.Reshape(must(bld.Slice(y, []int{0, 0}, []int{2, 1}, []int{1, 1})), 2, 1))))}
+		}, 3, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

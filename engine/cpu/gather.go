@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/gomlx/gomlx/backends"
 )
 
 // indexAt reads element i of an integer index buffer.
@@ -58,6 +60,17 @@ func gatherKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	out := x.alloc(n.outs[0].shape)
 	opd := in[0].shape.Dimensions
 	ib := newIndexBatch(in[1].shape.Dimensions, a.indexVectorAxis)
+	if l := gatherRowLen(a, opd, out.shape.Rank()); l > 0 {
+		offs, err := windowStarts(x.b.threads, in[1].flat, ib, a.startIndexMap, opd, a.sliceSizes, true)
+		if err == nil {
+			err = gatherRowsAny(x.b.threads, out.flat, in[0].flat, offs, l)
+		}
+		if err != nil {
+			x.b.release(out)
+			return nil, fmt.Errorf("Gather: %w", err)
+		}
+		return []*Buffer{out}, nil
+	}
 	ost := strides(out.shape.Dimensions)
 	// Output axes: offset axes get the non-collapsed slice dims, the rest the batch dims.
 	var batchOutSt, sliceDims, sliceOpSt, sliceOutSt []int
@@ -177,11 +190,38 @@ func scatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	out := x.reusable(in, 0, n.outs[0].shape)
 	if out == nil {
 		out = x.alloc(n.outs[0].shape)
-		copyFlat(out.flat, in[0].flat)
+		if in[0].shape.Size() == out.shape.Size() {
+			copyFlat(out.flat, in[0].flat)
+		} else {
+			// A scalar operand (see scalarOperands) fills the output.
+			zeroStrides := make([]int, out.shape.Rank())
+			if err := stridedCopy(x.b.threads, out.flat, in[0].flat, out.shape.Dimensions, zeroStrides, 0); err != nil {
+				x.b.release(out)
+				return nil, fmt.Errorf("%s: %w", n.op, err)
+			}
+		}
 	}
-	opd := in[0].shape.Dimensions
+	opd := out.shape.Dimensions
 	ud := in[2].shape.Dimensions
 	ib := newIndexBatch(in[1].shape.Dimensions, a.indexVectorAxis)
+	if win, l := scatterRowLen(a, opd, ud); l > 0 {
+		kind := combineSum
+		switch n.op {
+		case opScatterMax:
+			kind = combineMax
+		case backends.OpTypeScatterMin:
+			kind = combineMin
+		}
+		offs, err := windowStarts(x.b.threads, in[1].flat, ib, a.scatterAxesToOperandAxes, opd, win, false)
+		if err == nil {
+			err = scatterRowsAny(x.b.threads, kind, out.flat, in[2].flat, offs, l)
+		}
+		if err != nil {
+			x.b.release(out)
+			return nil, fmt.Errorf("%s: %w", n.op, err)
+		}
+		return []*Buffer{out}, nil
+	}
 	opSt, uSt := strides(opd), strides(ud)
 	var scatterUSt, winDims, winUSt, winOpSt []int
 	for ax := range ud {

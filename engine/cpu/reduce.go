@@ -233,6 +233,10 @@ func reduceFloat[T floating](th int, op backends.OpType, p reducePlan, in, out [
 		}
 		return ok
 	}
+	if in32, ok := any(in).([]float32); ok && kind == 0 {
+		sum32(th, p, in32, any(out).([]float32))
+		return true
+	}
 	ops, _ := floatReduce[T](op)
 	rowFn := func(acc []float64, off int, row []T, innerReduced bool) {
 		if innerReduced {
@@ -273,6 +277,80 @@ func reduceFloat[T floating](th int, op backends.OpType, p reducePlan, in, out [
 	reduceRows(th, p, ops.init, in, out, rowFn, ops.merge)
 	return true
 }
+
+// sum32 is ReduceSum of float32, accumulated in float64 with vector loops.
+// Rows (the innermost axes reduced, the others kept) are summed one per
+// output element. When the innermost axes are kept and wide, threads own
+// disjoint column blocks of the output and add every input row's slice of
+// their block, so the accumulators stay in cache and need no merging;
+// otherwise reduceRows splits the rows. A row's elements are added in 16
+// float64 lanes, so results can differ from a sequential float64 sum in the
+// last bits of float64, far below float32 precision.
+func sum32(threads int, p reducePlan, in, out []float32) {
+	g := len(p.dims)
+	inner := p.dims[g-1]
+	if g == 2 && !p.reduced[0] && p.reduced[1] {
+		// Rows summed into one output each: no accumulators to merge.
+		parallelFor(threads, len(out), max(1, elementGrain/max(inner, 1)), func(from, to int) {
+			var sums [256]float64
+			for r := from; r < to; r += len(sums) {
+				s := sums[:min(len(sums), to-r)]
+				clear(s)
+				addRowSums(s, in[r*inner:(r+len(s))*inner], inner)
+				for j, v := range s {
+					out[r+j] = float32(v)
+				}
+			}
+		})
+		return
+	}
+	if p.reduced[g-1] || inner < sumColumnsMin {
+		rowFn := func(acc []float64, off int, row []float32, innerReduced bool) {
+			if innerReduced {
+				acc[off] += sumToF64(row)
+				return
+			}
+			accToF64(acc[off:off+len(row)], row)
+		}
+		reduceRows(threads, p, 0, in, out, rowFn, func(a, b float64) float64 { return a + b })
+		return
+	}
+	rows := len(in) / inner
+	outer := p.dims[:g-1]
+	acc := make([]float64, p.outSize)
+	width := min(sumColumnsBlock, (inner+threads-1)/threads+7) &^ 7
+	blocks := (inner + width - 1) / width
+	parallelFor(threads, blocks, 1, func(from, to int) {
+		idx := make([]int, len(outer))
+		for blk := from; blk < to; blk++ {
+			c0, c1 := blk*width, min(inner, (blk+1)*width)
+			clear(idx)
+			off := 0
+			for r := range rows {
+				accToF64(acc[off+c0:off+c1], in[r*inner+c0:r*inner+c1])
+				for i := len(outer) - 1; i >= 0; i-- {
+					idx[i]++
+					off += p.ostride[i]
+					if idx[i] < outer[i] {
+						break
+					}
+					off -= p.ostride[i] * outer[i]
+					idx[i] = 0
+				}
+			}
+		}
+	})
+	for i, a := range acc {
+		out[i] = float32(a)
+	}
+}
+
+// Column blocking of sum32: rows at least sumColumnsMin wide are split into
+// blocks of at most sumColumnsBlock columns.
+const (
+	sumColumnsMin   = 256
+	sumColumnsBlock = 2048
+)
 
 // reduceRows walks the input row by row (a row is the innermost group),
 // calling rowFn to fold each into the accumulators, in parallel with

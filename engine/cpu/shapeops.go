@@ -39,9 +39,12 @@ func copyStrided[T any](threads int, out, in []T, dims, inStrides []int, base in
 		}
 		for r := from; r < to; r++ {
 			o := out[r*inner : (r+1)*inner]
-			if innerStride == 1 {
+			switch innerStride {
+			case 1:
 				copy(o, in[off:off+inner])
-			} else {
+			case 0:
+				fill(o, in[off])
+			default:
 				p := off
 				for j := range o {
 					o[j] = in[p]
@@ -216,6 +219,16 @@ func copyRows(out, in any, rows, w, rowOut, start int) error {
 }
 
 func rowsCopy[T any](o, in []T, rows, w, rowOut, start int) {
+	if w < 16 {
+		// Narrow rows: a loop beats a copy call per row.
+		for r := range rows {
+			dst, src := o[r*rowOut+start:r*rowOut+start+w], in[r*w:(r+1)*w]
+			for j, v := range src {
+				dst[j] = v
+			}
+		}
+		return
+	}
 	for r := range rows {
 		copy(o[r*rowOut+start:r*rowOut+start+w], in[r*w:(r+1)*w])
 	}

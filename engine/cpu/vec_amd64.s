@@ -480,3 +480,228 @@ axpy1:
 axpydone:
 	VZEROUPPER
 	RET
+
+// func fill32(o *float32, v float32, n int)
+TEXT ·fill32(SB), NOSPLIT, $0-24
+	MOVQ o+0(FP), DI
+	VBROADCASTSS v+8(FP), Y0
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-32, BX
+fill32x:
+	CMPQ AX, BX
+	JGE fill8
+	VMOVUPS Y0, 0(DI)(AX*4)
+	VMOVUPS Y0, 32(DI)(AX*4)
+	VMOVUPS Y0, 64(DI)(AX*4)
+	VMOVUPS Y0, 96(DI)(AX*4)
+	ADDQ $32, AX
+	JMP fill32x
+fill8:
+	MOVQ CX, BX
+	ANDQ $-8, BX
+fill8x:
+	CMPQ AX, BX
+	JGE fill1
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP fill8x
+fill1:
+	CMPQ AX, CX
+	JGE filldone
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	JMP fill1
+filldone:
+	VZEROUPPER
+	RET
+
+// func sumToF64x(x *float32, n int) float64
+// Σ float64(x[i]) in four 4-lane float64 accumulators (16 elements per
+// iteration), then 4 per iteration, then one at a time.
+TEXT ·sumToF64x(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-16, BX
+s16:
+	CMPQ AX, BX
+	JGE s4
+	VCVTPS2PD 0(SI)(AX*4), Y4
+	VCVTPS2PD 16(SI)(AX*4), Y5
+	VCVTPS2PD 32(SI)(AX*4), Y6
+	VCVTPS2PD 48(SI)(AX*4), Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $16, AX
+	JMP s16
+s4:
+	MOVQ CX, BX
+	ANDQ $-4, BX
+s4x:
+	CMPQ AX, BX
+	JGE sfold
+	VCVTPS2PD (SI)(AX*4), Y4
+	VADDPD Y4, Y0, Y0
+	ADDQ $4, AX
+	JMP s4x
+sfold:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+s1:
+	CMPQ AX, CX
+	JGE sdone
+	VCVTSS2SD (SI)(AX*4), X1, X1
+	VADDSD X1, X0, X0
+	INCQ AX
+	JMP s1
+sdone:
+	VMOVSD X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func accToF64x(acc *float64, x *float32, n int)
+// acc[i] += float64(x[i]), 8 elements per iteration, then one at a time.
+TEXT ·accToF64x(SB), NOSPLIT, $0-24
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ AX, AX
+	MOVQ CX, BX
+	ANDQ $-8, BX
+a8:
+	CMPQ AX, BX
+	JGE a1
+	VCVTPS2PD 0(SI)(AX*4), Y0
+	VCVTPS2PD 16(SI)(AX*4), Y1
+	VADDPD 0(DI)(AX*8), Y0, Y0
+	VADDPD 32(DI)(AX*8), Y1, Y1
+	VMOVUPD Y0, 0(DI)(AX*8)
+	VMOVUPD Y1, 32(DI)(AX*8)
+	ADDQ $8, AX
+	JMP a8
+a1:
+	CMPQ AX, CX
+	JGE adone
+	VCVTSS2SD (SI)(AX*4), X0, X0
+	VADDSD (DI)(AX*8), X0, X0
+	VMOVSD X0, (DI)(AX*8)
+	INCQ AX
+	JMP a1
+adone:
+	VZEROUPPER
+	RET
+
+// func repeat32(o, src *float32, stride, k, count int)
+// o[c·k + j] = src[c·stride] for c < count, j < k: each value repeated k
+// times, 8 stores at a time, then one at a time.
+TEXT ·repeat32(SB), NOSPLIT, $0-40
+	MOVQ o+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ stride+16(FP), DX
+	SHLQ $2, DX
+	MOVQ k+24(FP), CX
+	MOVQ count+32(FP), R8
+	MOVQ CX, BX
+	ANDQ $-8, BX
+rpnext:
+	TESTQ R8, R8
+	JZ rpdone
+	VBROADCASTSS (SI), Y0
+	XORQ AX, AX
+rp8:
+	CMPQ AX, BX
+	JGE rp1
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP rp8
+rp1:
+	CMPQ AX, CX
+	JGE rpstep
+	VMOVSS X0, (DI)(AX*4)
+	INCQ AX
+	JMP rp1
+rpstep:
+	LEAQ (DI)(CX*4), DI
+	ADDQ DX, SI
+	DECQ R8
+	JMP rpnext
+rpdone:
+	VZEROUPPER
+	RET
+
+// func rowSums32(acc *float64, x *float32, n, rows int)
+// acc[r] += Σ_j float64(x[r·n + j]) for r < rows: each row as in sumToF64x.
+TEXT ·rowSums32(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVQ rows+24(FP), R8
+	MOVQ CX, BX
+	ANDQ $-16, BX
+	MOVQ CX, R9
+	ANDQ $-4, R9
+rsrow:
+	TESTQ R8, R8
+	JZ rsdone
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+	XORQ AX, AX
+rs16:
+	CMPQ AX, BX
+	JGE rs4
+	VCVTPS2PD 0(SI)(AX*4), Y4
+	VCVTPS2PD 16(SI)(AX*4), Y5
+	VCVTPS2PD 32(SI)(AX*4), Y6
+	VCVTPS2PD 48(SI)(AX*4), Y7
+	VADDPD Y4, Y0, Y0
+	VADDPD Y5, Y1, Y1
+	VADDPD Y6, Y2, Y2
+	VADDPD Y7, Y3, Y3
+	ADDQ $16, AX
+	JMP rs16
+rs4:
+	CMPQ AX, R9
+	JGE rsfold
+	VCVTPS2PD (SI)(AX*4), Y4
+	VADDPD Y4, Y0, Y0
+	ADDQ $4, AX
+	JMP rs4
+rsfold:
+	VADDPD Y1, Y0, Y0
+	VADDPD Y3, Y2, Y2
+	VADDPD Y2, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VHADDPD X0, X0, X0
+rs1:
+	CMPQ AX, CX
+	JGE rsstore
+	VCVTSS2SD (SI)(AX*4), X1, X1
+	VADDSD X1, X0, X0
+	INCQ AX
+	JMP rs1
+rsstore:
+	VADDSD (DI), X0, X0
+	VMOVSD X0, (DI)
+	ADDQ $8, DI
+	LEAQ (SI)(CX*4), SI
+	DECQ R8
+	JMP rsrow
+rsdone:
+	VZEROUPPER
+	RET

@@ -1,6 +1,7 @@
 package cpu
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -41,6 +42,70 @@ func TestVectorLoops(t *testing.T) {
 			check("vs", func(i int) float32 { return op.f(a[i], s) })
 			op.sv(o, s, b)
 			check("sv", func(i int) float32 { return op.f(s, b[i]) })
+		}
+	}
+}
+
+// TestFillAndSumLoops checks fill, repeat, sumToF64, addRowSums and
+// accToF64 (AVX where available) against plain Go for every length up to
+// 99.
+func TestFillAndSumLoops(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 0; n < 100; n++ {
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = rng.Float32()*4 - 2
+		}
+		o := make([]float32, n)
+		fill(o, 1.5)
+		for i, v := range o {
+			if v != 1.5 {
+				t.Fatalf("fill n=%d: o[%d] = %v", n, i, v)
+			}
+		}
+		for _, k := range []int{1, 3, 8, 17} {
+			count := n / 7
+			src := x[:count*2]
+			r := make([]float32, count*k+1)
+			repeat(r, src, 2, k, count)
+			for i, v := range r[:count*k] {
+				if w := src[i/k*2]; v != w {
+					t.Fatalf("repeat n=%d k=%d: o[%d] = %v, want %v", n, k, i, v, w)
+				}
+			}
+			if r[count*k] != 0 {
+				t.Fatalf("repeat n=%d k=%d wrote past its runs", n, k)
+			}
+		}
+		want := 0.0
+		for _, v := range x {
+			want += float64(v)
+		}
+		if got := sumToF64(x); math.Abs(got-want) > 1e-12*float64(n+1) {
+			t.Fatalf("sumToF64 n=%d: %v, want %v", n, got, want)
+		}
+		for _, rowLen := range []int{1, 5, 16, 21} {
+			rows := n / rowLen
+			sums := make([]float64, rows)
+			for r := range sums {
+				sums[r] = float64(r)
+			}
+			addRowSums(sums, x, rowLen)
+			for r, v := range sums {
+				if w := float64(r) + sumToF64(x[r*rowLen:(r+1)*rowLen]); v != w {
+					t.Fatalf("addRowSums n=%d rows of %d: sum %d = %v, want %v", n, rowLen, r, v, w)
+				}
+			}
+		}
+		acc := make([]float64, n)
+		for i := range acc {
+			acc[i] = float64(i)
+		}
+		accToF64(acc, x)
+		for i, v := range acc {
+			if w := float64(i) + float64(x[i]); v != w {
+				t.Fatalf("accToF64 n=%d: acc[%d] = %v, want %v", n, i, v, w)
+			}
 		}
 	}
 }
