@@ -116,6 +116,16 @@ func TestRowGatherScatter(t *testing.T) {
 		{name: "scatter sum across threads", fn: scatter("sum into zeros", big, []int{8, 16, 16, 13}), inputs: []input{f32(8, 700, 13)}, tol: 1e-4},
 		{name: "scatter max across threads", fn: scatter("max", big, nil), inputs: []input{f32(8, 700, 13), f32(8, 16, 16, 13)}},
 		{name: "scatter sum to one row across threads", fn: scatter("sum", same, nil), inputs: []input{f32(4, 300, 64), f32(2, 3, 4, 64)}, tol: 1e-4},
+		{name: "scatter into zeros added to a tensor", fn: func(xs []*graph.Node) []*graph.Node {
+			return []*graph.Node{graph.Add(xs[1], graph.Scatter(c(xs, small), xs[0], xs[1].Shape(), false, false))}
+		}, inputs: []input{f32(2, 9, 7), f32(3, 4, 5, 7)}},
+		{name: "sum of scatters into zeros", fn: func(xs []*graph.Node) []*graph.Node {
+			shape := shapes.Make(dtypes.Float32, 8, 16, 16, 13)
+			s1 := graph.Scatter(c(xs, big), xs[0], shape, false, false)
+			s2 := graph.Scatter(c(xs, big[:4]), xs[1], shape, false, false)
+			s3 := graph.Scatter(c(xs, same[:1]), xs[2], shape, false, false)
+			return []*graph.Node{graph.Add(graph.Add(s1, s2), s3), s2}
+		}, inputs: []input{f32(8, 700, 13), f32(4, 700, 13), f32(1, 300, 13)}, tol: 1e-4},
 		{name: "scatter window axis first (general path)", fn: one(func(xs []*graph.Node) *graph.Node {
 			idx := c(xs, [][]int32{{1}, {3}, {1}, {0}, {2}})
 			return graph.BackendScatterSum(xs[1], idx, xs[0], 1, []int{0}, []int{0}, []int{0}, false, false)

@@ -52,6 +52,7 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 	}
 	b.compiled = true
 	scalarOperands(b.nodes)
+	scatterIntoAddends(b.nodes, outs)
 	e := &Executable{backend: b.backend, name: b.name, params: b.params, outputs: outs, consts: map[int]*Buffer{}}
 
 	// Mark the nodes the outputs need.
@@ -207,6 +208,42 @@ func scalarOperands(nodes []*node) {
 			if from := src.inputs[0]; from.shape.IsScalar() || (elementwise && expandsOnes(from.shape.Dimensions, src.attr.([]int), in.shape.Dimensions)) {
 				n.inputs[i] = from
 			}
+		}
+	}
+}
+
+// scatterIntoAddends turns Add(ScatterSum(0, indices, updates), b), where
+// nothing else reads the scatter, into ScatterSum(b, indices, updates): the
+// updates are added to b directly instead of to a tensor of zeros that is
+// then added to b. A sum of scatters (the gradient of several Gathers from
+// one tensor) becomes a chain of scatters into one buffer. For floats the
+// additions are reassociated: b + (0 + u₁ + u₂) becomes b + u₁ + u₂.
+// It runs after scalarOperands, which leaves the scatter's zeros a scalar.
+func scatterIntoAddends(nodes []*node, outs []*value) {
+	reads := map[*value]int{}
+	for _, n := range nodes {
+		for _, in := range n.inputs {
+			reads[in]++
+		}
+	}
+	for _, o := range outs {
+		reads[o]++
+	}
+	for _, n := range nodes {
+		if n.op != backends.OpTypeAdd {
+			continue
+		}
+		for i, in := range n.inputs {
+			s, b := in.node, n.inputs[1-i]
+			if s.op != backends.OpTypeScatterSum || reads[in] != 1 || !isZeroConstant(s.inputs[0]) ||
+				!b.shape.Equal(n.outs[0].shape) || !in.shape.Equal(n.outs[0].shape) {
+				continue
+			}
+			n.op, n.attr = backends.OpTypeScatterSum, s.attr
+			n.inputs = []*value{b, s.inputs[1], s.inputs[2]}
+			reads[s.inputs[1]]++
+			reads[s.inputs[2]]++
+			break
 		}
 	}
 }

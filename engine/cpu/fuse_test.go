@@ -65,6 +65,16 @@ func TestFusionPlan(t *testing.T) {
 			xr := must(bld.Reshape(must(bld.Slice(y, []int{0, 0}, []int{5, 1}, []int{1, 1})), 5, 1))
 			return []backends.Op{must(bld.Mul(y, xr))}
 		}, 3, 1}, // slice, reshape, the product as a fused step
+		{"sum of scatters into zeros", func(bld *Builder, x backends.Op) []backends.Op {
+			shape := shapes.Make(dtypes.Float32, 4, 3)
+			zeros := must(bld.BroadcastInDim(must(bld.Constant([]float32{0})), shape, nil))
+			scatter := func(idx []int32) backends.Op {
+				i := must(bld.Constant(idx, len(idx), 1))
+				u := must(bld.BroadcastInDim(x, shapes.Make(dtypes.Float32, len(idx), 3), []int{1}))
+				return must(bld.ScatterSum(zeros, i, u, 1, []int{1}, []int{0}, []int{0}, false, false))
+			}
+			return []backends.Op{must(bld.Add(scatter([]int32{0, 2}), scatter([]int32{2, 3, 2})))}
+		}, 4, 0}, // two broadcasts, the second scatter, the first scatter into its result
 		{"long repeated operand", func(bld *Builder, x backends.Op) []backends.Op {
 			y := must(bld.Parameter("y", shapes.Make(dtypes.Float32, 2, 100), nil))
 			return []backends.Op{must(bld.Mul(y, must(bld.Reshape(must(bld.Slice(y, []int{0, 0}, []int{2, 1}, []int{1, 1})), 2, 1))))}
