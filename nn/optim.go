@@ -18,12 +18,27 @@ const OptimizerScope = "/optimizer"
 
 const (
 	noDecayParam = "no_weight_decay:"
+	lrScaleParam = "lr_scale:"
 	clampParam   = "clamp:"
 	maxFloat     = math.MaxFloat64
 )
 
 // NoWeightDecay exempts the variable name in ctx's scope from weight decay.
 func NoWeightDecay(ctx *context.Context, name string) { ctx.SetParam(noDecayParam+name, true) }
+
+// ScaleLearningRate makes the optimizer update the variable name in ctx's
+// scope with k times the learning rate.
+func ScaleLearningRate(ctx *context.Context, name string, k float64) {
+	ctx.SetParam(lrScaleParam+name, k)
+}
+
+// scaledLR is v's learning rate: lr times its scale, if any.
+func scaledLR(ctx *context.Context, v *context.Variable, lr *Node) *Node {
+	if k := varParam(ctx, v, lrScaleParam, 1.0); k != 1 {
+		return graph.MulScalar(lr, k)
+	}
+	return lr
+}
 
 // Clamp makes the optimizer project the variable name in ctx's scope onto
 // [lo, hi] after every update (the readout keeps μ in [−1, 1] and σ ≥ 0 this
@@ -177,7 +192,7 @@ func (o *SGD) Apply(ctx *context.Context, g *graph.Graph, vars []*context.Variab
 			step = graph.Add(graph.MulScalar(buf.ValueGraph(g), o.Momentum), step)
 			buf.SetValueGraph(step)
 		}
-		v.SetValueGraph(project(ctx, v, graph.Sub(w, graph.Mul(lr, step))))
+		v.SetValueGraph(project(ctx, v, graph.Sub(w, graph.Mul(scaledLR(ctx, v, lr), step))))
 	}
 }
 
@@ -238,7 +253,7 @@ func (o *Adam) Apply(ctx *context.Context, g *graph.Graph, vars []*context.Varia
 		mVar.SetValueGraph(m)
 		vVar.SetValueGraph(s)
 		denom := graph.AddScalar(graph.Sqrt(graph.Div(s, bc2)), eps)
-		update := graph.Mul(lr, graph.Div(graph.Div(m, bc1), denom))
+		update := graph.Mul(scaledLR(ctx, v, lr), graph.Div(graph.Div(m, bc1), denom))
 		v.SetValueGraph(project(ctx, v, graph.Sub(w, update)))
 	}
 }

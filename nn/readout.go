@@ -13,6 +13,9 @@ type ReadoutOptions struct {
 	InitMuRange    float64 // μ ~ U(−r, r); default 0.3
 	InitSigmaRange float64 // σ ~ U(0, r); default 0.6
 	NoBias         bool
+	// LRScale, if not 0 or 1, multiplies the learning rate of every readout
+	// variable.
+	LRScale float64
 	// DecayPosition lets the optimizer's weight decay act on μ and σ, as in
 	// the original, where it pulls every read position toward the centre
 	// of the map and shrinks the sampling spread. Off, only the feature
@@ -57,6 +60,11 @@ func GaussianReadout(ctx *context.Context, x *Node, n int, opts ReadoutOptions) 
 		NoWeightDecay(ctx, readoutSigmaName)
 	}
 	features := Param(ctx, "features", dt, []int{c, n}, Constant(1/float64(c))).ValueGraph(g)
+	if opts.LRScale != 0 && opts.LRScale != 1 {
+		for _, name := range []string{readoutMuName, readoutSigmaName, "features", "bias"} {
+			ScaleLearningRate(ctx, name, opts.LRScale)
+		}
+	}
 
 	mu := graph.BroadcastToDims(graph.ExpandAxes(muVar.ValueGraph(g), 0), batch, n, 2)
 	grid := mu

@@ -35,10 +35,14 @@ type ReadoutConfig struct {
 	// DecayPosition applies weight decay to the read positions μ and
 	// spreads σ as the original did (docs/fidelity.md).
 	DecayPosition bool `toml:"decay_position"`
+	// LRScale multiplies the learning rate of the readout's variables (1 in
+	// the paper; a short co-training run needs a faster readout, see
+	// docs/fidelity.md).
+	LRScale float64 `toml:"lr_scale"`
 }
 
 func (c ReadoutConfig) options() nn.ReadoutOptions {
-	return nn.ReadoutOptions{InitMuRange: c.InitMuRange, InitSigmaRange: c.InitSigmaRange, DecayPosition: c.DecayPosition}
+	return nn.ReadoutOptions{InitMuRange: c.InitMuRange, InitSigmaRange: c.InitSigmaRange, DecayPosition: c.DecayPosition, LRScale: c.LRScale}
 }
 
 // PredictorConfig is the recipe of a neural predictor: the Monkey Predictor
