@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
 	"github.com/gomlx/gomlx/pkg/core/graph"
 	"github.com/gomlx/gomlx/pkg/core/shapes"
@@ -293,5 +294,29 @@ func TestGatherInFusedSteps(t *testing.T) {
 			g := graph.Gather(m, graph.Const(m.Graph(), reversed))
 			return graph.Mul(graph.Add(g, xs[1]), xs[1])
 		}), inputs: []input{f32(100, 32), f32(100, 32)}},
+	})
+}
+
+// TestStridedShapes checks the strided copies after size-1 and contiguous
+// axes are merged (slices keeping one element of an axis, transposes with
+// size-1 axes) and edge-only padding written row by row.
+func TestStridedShapes(t *testing.T) {
+	zero := func(x *graph.Node) *graph.Node { return graph.Scalar(x.Graph(), dtypes.Float32, 0.25) }
+	runDiff(t, []diffCase{
+		{name: "slice one element of the last axis", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.Slice(xs[0], graph.AxisRange(), graph.AxisRange(), graph.AxisElem(1))
+		}), inputs: []input{f32(5, 70, 2)}},
+		{name: "slice one element of a middle axis", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.Slice(xs[0], graph.AxisRange(1, 4), graph.AxisElem(2), graph.AxisRange())
+		}), inputs: []input{f32(5, 3, 9)}},
+		{name: "transpose with size-1 axes", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.TransposeAllDims(xs[0], 2, 0, 3, 1)
+		}), inputs: []input{f32(4, 1, 6, 1)}},
+		{name: "pad the last axis", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.Pad(xs[0], zero(xs[0]), backends.PadAxis{}, backends.PadAxis{}, backends.PadAxis{Start: 1})
+		}), inputs: []input{f32(5, 70, 1)}},
+		{name: "pad edges of every axis", fn: one(func(xs []*graph.Node) *graph.Node {
+			return graph.Pad(xs[0], zero(xs[0]), backends.PadAxis{Start: 2, End: 1}, backends.PadAxis{End: 3}, backends.PadAxis{Start: 1, End: 1})
+		}), inputs: []input{f32(3, 4, 5)}},
 	})
 }

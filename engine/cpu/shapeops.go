@@ -16,41 +16,46 @@ func reshapeKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 }
 
 // copyStrided copies out[i] = in[offset(i)] where the output is walked in
-// row-major order over dims and the input offset moves by inStrides.
+// row-major order over dims and the input offset moves by inStrides. The
+// axes are merged first (see mergeAxes); threads take ranges of the output,
+// which may start and end inside a row.
 func copyStrided[T any](threads int, out, in []T, dims, inStrides []int, base int) {
+	dims, inStrides = mergeAxes(dims, inStrides)
 	rank := len(dims)
 	if rank == 0 {
 		out[0] = in[base]
 		return
 	}
-	inner := dims[rank-1]
-	innerStride := inStrides[rank-1]
-	rows := product(dims[:rank-1])
-	parallelFor(threads, rows, max(1, elementGrain/max(inner, 1)), func(from, to int) {
-		idx := make([]int, rank-1)
-		rem := from
-		for i := rank - 2; i >= 0; i-- {
-			idx[i] = rem % dims[i]
-			rem /= dims[i]
-		}
-		off := base
+	inner, innerStride := dims[rank-1], inStrides[rank-1]
+	parallelFor(threads, product(dims), elementGrain, func(from, to int) {
+		idx := make([]int, rank)
+		decode(from, dims, idx)
+		off := base // input offset of the current row
 		for i := range rank - 1 {
 			off += idx[i] * inStrides[i]
 		}
-		for r := from; r < to; r++ {
-			o := out[r*inner : (r+1)*inner]
+		j := idx[rank-1]
+		for k := from; k < to; {
+			run := min(inner-j, to-k)
+			o := out[k : k+run]
 			switch innerStride {
 			case 1:
-				copy(o, in[off:off+inner])
+				copy(o, in[off+j:off+j+run])
 			case 0:
 				fill(o, in[off])
 			default:
-				p := off
-				for j := range o {
-					o[j] = in[p]
+				p := off + j*innerStride
+				for t := range o {
+					o[t] = in[p]
 					p += innerStride
 				}
 			}
+			k += run
+			j += run
+			if j < inner {
+				break
+			}
+			j = 0
 			for i := rank - 2; i >= 0; i-- {
 				idx[i]++
 				off += inStrides[i]
@@ -62,6 +67,30 @@ func copyStrided[T any](threads int, out, in []T, dims, inStrides []int, base in
 			}
 		}
 	})
+}
+
+// mergeAxes drops the size-1 axes of a row-major walk over dims and merges
+// neighbours that the strides traverse as one axis, so the innermost run is
+// as long as possible (e.g. a slice keeping one element of the last axis
+// walks the axis before it with a stride instead of rows of one element).
+func mergeAxes(dims, strides []int) ([]int, []int) {
+	var md, ms []int
+	for a, d := range dims {
+		if d == 1 {
+			continue
+		}
+		if k := len(md) - 1; k >= 0 && ms[k] == strides[a]*d {
+			md[k] *= d
+			ms[k] = strides[a]
+			continue
+		}
+		md = append(md, d)
+		ms = append(ms, strides[a])
+	}
+	if len(md) == 0 && len(dims) > 0 {
+		return []int{1}, []int{0}
+	}
+	return md, ms
 }
 
 // stridedCopy dispatches copyStrided on the element type.
@@ -151,18 +180,27 @@ func reverseKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	return []*Buffer{out}, stridedCopy(x.b.threads, out.flat, in[0].flat, dims, st, base)
 }
 
-// writeStrided copies in (row-major over dims) into out at base with outStrides.
+// writeStrided copies in (row-major over dims) into out at base with
+// outStrides, a row of the innermost axis at a time when outStrides[-1] is 1.
 func writeStrided[T any](out, in []T, dims, outStrides []int, base int) {
 	rank := len(dims)
 	if rank == 0 {
 		out[base] = in[0]
 		return
 	}
-	idx := make([]int, rank)
+	inner, innerStride := dims[rank-1], outStrides[rank-1]
+	idx := make([]int, rank-1)
 	off := base
-	for i := range in {
-		out[off] = in[i]
-		for a := rank - 1; a >= 0; a-- {
+	for r := 0; r < len(in); r += inner {
+		row := in[r : r+inner]
+		if innerStride == 1 {
+			copy(out[off:off+inner], row)
+		} else {
+			for j, v := range row {
+				out[off+j*innerStride] = v
+			}
+		}
+		for a := rank - 2; a >= 0; a-- {
 			idx[a]++
 			off += outStrides[a]
 			if idx[a] < dims[a] {
@@ -219,6 +257,12 @@ func copyRows(out, in any, rows, w, rowOut, start int) error {
 }
 
 func rowsCopy[T any](o, in []T, rows, w, rowOut, start int) {
+	if w == 1 {
+		for r, v := range in[:rows] {
+			o[r*rowOut+start] = v
+		}
+		return
+	}
 	if w < 16 {
 		// Narrow rows: a loop beats a copy call per row.
 		for r := range rows {
@@ -255,13 +299,22 @@ func padKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 }
 
 // pad fills out with fill and writes each input element at its padded
-// position, skipping those cropped away by negative padding.
-func pad[T any](out, in []T, fill T, inDims, outDims []int, cfg []backends.PadAxis) {
-	for i := range out {
-		out[i] = fill
-	}
+// position, skipping those cropped away by negative padding. Without
+// interior or negative padding the input is one block of the output,
+// written row by row.
+func pad[T any](out, in []T, fillValue T, inDims, outDims []int, cfg []backends.PadAxis) {
+	fill(out, fillValue)
 	rank := len(inDims)
 	if len(in) == 0 {
+		return
+	}
+	if edgesOnly(cfg) {
+		ost := strides(outDims)
+		base := 0
+		for a, c := range cfg {
+			base += c.Start * ost[a]
+		}
+		writeStrided(out, in, inDims, ost, base)
 		return
 	}
 	ost := strides(outDims)
@@ -287,6 +340,16 @@ func pad[T any](out, in []T, fill T, inDims, outDims []int, cfg []backends.PadAx
 			idx[a] = 0
 		}
 	}
+}
+
+// edgesOnly reports whether a padding adds only non-negative edges.
+func edgesOnly(cfg []backends.PadAxis) bool {
+	for _, c := range cfg {
+		if c.Interior != 0 || c.Start < 0 || c.End < 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func iotaKernel(x *execution, n *node, _ []*Buffer) ([]*Buffer, error) {
