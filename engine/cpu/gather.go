@@ -326,13 +326,22 @@ func rngKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	state := in[0].flat.([]uint64)
 	rng := rand.NewPCG(state[0], state[1])
 	values := x.alloc(n.outs[1].shape)
-	raw := make([]byte, values.shape.Size()*int(values.shape.DType.Size()))
-	for i := 0; i < len(raw); i += 8 {
-		var w [8]byte
-		binary.LittleEndian.PutUint64(w[:], rng.Uint64())
-		copy(raw[i:], w[:])
+	var err error
+	switch f := values.flat.(type) {
+	case []uint32:
+		fillWords(rng, f)
+	case []int32:
+		fillWords(rng, f)
+	default:
+		raw := make([]byte, values.shape.Size()*int(values.shape.DType.Size()))
+		for i := 0; i < len(raw); i += 8 {
+			var w [8]byte
+			binary.LittleEndian.PutUint64(w[:], rng.Uint64())
+			copy(raw[i:], w[:])
+		}
+		err = fromBytes(values.flat, raw)
 	}
-	if err := fromBytes(values.flat, raw); err != nil {
+	if err != nil {
 		x.b.release(values)
 		return nil, err
 	}
@@ -348,6 +357,19 @@ func rngKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	ns[1] = bits.ReverseBytes64(binary.BigEndian.Uint64(st[12:20]))
 	ns[2] = state[2]
 	return []*Buffer{next, values}, nil
+}
+
+// fillWords fills 32-bit values with the stream's 64-bit words, low half
+// first: the little-endian byte stream that fromBytes would decode.
+func fillWords[T uint32 | int32](rng *rand.PCG, f []T) {
+	i := 0
+	for ; i+1 < len(f); i += 2 {
+		w := rng.Uint64()
+		f[i], f[i+1] = T(uint32(w)), T(uint32(w>>32))
+	}
+	if i < len(f) {
+		f[i] = T(uint32(rng.Uint64()))
+	}
 }
 
 func fromBytes(flat any, raw []byte) error {

@@ -181,8 +181,10 @@ func reverseKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 }
 
 // writeStrided copies in (row-major over dims) into out at base with
-// outStrides, a row of the innermost axis at a time when outStrides[-1] is 1.
+// outStrides, after merging axes (see mergeAxes), a run of the innermost
+// axis at a time.
 func writeStrided[T any](out, in []T, dims, outStrides []int, base int) {
+	dims, outStrides = mergeAxes(dims, outStrides)
 	rank := len(dims)
 	if rank == 0 {
 		out[base] = in[0]
