@@ -28,17 +28,15 @@ func (p *profile) add(key string, d time.Duration) {
 	p.mu.Unlock()
 }
 
-// profileKey names a node for the profile: the op, its output dtype and,
-// for convolutions, the path taken.
+// profileKey names a node for the profile: a fused group by its steps, any
+// other node by its op and, for convolutions, the input and kernel shapes.
 func profileKey(n *node) string {
 	if g, ok := n.attr.(*fusedGroup); ok {
 		return g.String()
 	}
 	key := n.op.String()
 	if n.op == backends.OpTypeConvGeneral {
-		a := n.attr.(convAttr)
 		key += fmt.Sprintf("(in %v, kernel %v)", n.inputs[0].shape.Dimensions, n.inputs[1].shape.Dimensions)
-		_ = a
 	}
 	return key
 }

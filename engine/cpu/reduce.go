@@ -55,7 +55,6 @@ type reduceOps[T, A any] struct {
 }
 
 func floatReduce[T floating](op backends.OpType) (reduceOps[T, float64], bool) {
-	id := func(a, b float64) float64 { return a }
 	switch op {
 	case backends.OpTypeReduceSum:
 		return reduceOps[T, float64]{0, func(a float64, v T) float64 { return a + float64(v) },
@@ -64,7 +63,6 @@ func floatReduce[T floating](op backends.OpType) (reduceOps[T, float64], bool) {
 		return reduceOps[T, float64]{1, func(a float64, v T) float64 { return a * float64(v) },
 			func(a, b float64) float64 { return a * b }, func(a float64) T { return T(a) }}, true
 	case backends.OpTypeReduceMax:
-		_ = id
 		return reduceOps[T, float64]{math.Inf(-1), func(a float64, v T) float64 { return maxOf(a, float64(v)) },
 			maxOf[float64], func(a float64) T { return T(a) }}, true
 	case backends.OpTypeReduceMin:
