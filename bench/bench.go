@@ -62,9 +62,10 @@ type Result struct {
 	StepTimes []time.Duration
 	Images    float64 // images per second at the median step time
 	GFLOPs    float64 // achieved GFLOP/s at the median step time
-	// Resident is the process's resident memory after the warm-up step and
-	// after the last step (cotrain alone; Linux), to check that it stays flat.
-	Resident [2]int64
+	// Resident is the process's resident memory after each step, the
+	// warm-up step first (cotrain alone; Linux; empty elsewhere), to check
+	// that it stays flat.
+	Resident []int64
 }
 
 // Comparison holds both frameworks' results from one alternating run.
@@ -323,7 +324,7 @@ func Cotrain(ctx context.Context, b backends.Backend, o Options) (Result, error)
 		return Result{}, err
 	}
 	var times []time.Duration
-	var rss [2]int64
+	var rss []int64
 	for i := 0; i <= o.Steps; i++ {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -334,11 +335,11 @@ func Cotrain(ctx context.Context, b backends.Backend, o Options) (Result, error)
 		}
 		if i > 0 {
 			times = append(times, d)
-		} else {
-			rss[0] = residentBytes()
+		}
+		if m := residentBytes(); m > 0 {
+			rss = append(rss, m)
 		}
 	}
-	rss[1] = residentBytes()
 	r := summarize("cotrain ("+b.Name()+")", times, flops, o.Batch)
 	r.Resident = rss
 	return r, nil

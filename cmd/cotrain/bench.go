@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/cotrain/cotrain/bench"
@@ -73,10 +74,7 @@ median step times, and the median of paired step ratios).`, what),
 					if err := tw.Flush(); err != nil {
 						return err
 					}
-					if r.Resident[0] > 0 {
-						fmt.Fprintf(w, "resident memory: %.0f MiB after the warm-up step, %.0f MiB after %d more steps\n",
-							float64(r.Resident[0])/(1<<20), float64(r.Resident[1])/(1<<20), *steps)
-					}
+					printResident(w, r.Resident)
 					return nil
 				}
 				c, err := bench.Compare(ctx, b, o)
@@ -93,4 +91,23 @@ median step times, and the median of paired step ratios).`, what),
 			}
 		},
 	}
+}
+
+// printResident reports the resident memory after the warm-up step and
+// after a quarter, half, three quarters and all of the timed steps: the
+// garbage collector lets the heap grow to about twice the live data before
+// its first cycles, so flat means no growth from the quarter on.
+func printResident(w io.Writer, rss []int64) {
+	if len(rss) < 2 {
+		return
+	}
+	mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+	n := len(rss) - 1
+	fmt.Fprintf(w, "resident memory [MiB]: %.0f after the warm-up step", mib(rss[0]))
+	for _, q := range []int{n / 4, n / 2, 3 * n / 4, n} {
+		if q > 0 {
+			fmt.Fprintf(w, ", %.0f after step %d", mib(rss[q]), q)
+		}
+	}
+	fmt.Fprintf(w, "; peak %.0f\n", mib(slices.Max(rss)))
 }
