@@ -565,15 +565,7 @@ func sumBlock(p reducePlan, acc []float64, v []float32, start int, idx []int) {
 			}
 		}
 		i = 0
-		for g := r - 2; g >= 0; g-- {
-			idx[g]++
-			off += p.ostride[g]
-			if idx[g] < p.dims[g] {
-				break
-			}
-			off -= p.ostride[g] * p.dims[g]
-			idx[g] = 0
-		}
+		off = nextIndex(idx[:r-1], p.dims, p.ostride, off)
 	}
 }
 
@@ -746,15 +738,7 @@ func readRuns[T any](p runPlan, dst, src []T, start int, idx []int) {
 			}
 		}
 		i = 0
-		for g := r - 2; g >= 0; g-- {
-			idx[g]++
-			off += p.st[g]
-			if idx[g] < p.dims[g] {
-				break
-			}
-			off -= p.st[g] * p.dims[g]
-			idx[g] = 0
-		}
+		off = nextIndex(idx[:r-1], p.dims, p.st, off)
 	}
 }
 

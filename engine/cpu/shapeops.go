@@ -202,15 +202,7 @@ func writeStrided[T any](out, in []T, dims, outStrides []int, base int) {
 				out[off+j*innerStride] = v
 			}
 		}
-		for a := rank - 2; a >= 0; a-- {
-			idx[a]++
-			off += outStrides[a]
-			if idx[a] < dims[a] {
-				break
-			}
-			off -= outStrides[a] * dims[a]
-			idx[a] = 0
-		}
+		off = nextIndex(idx[:rank-1], dims, outStrides, off)
 	}
 }
 
@@ -390,4 +382,19 @@ func iotaKernel(x *execution, n *node, _ []*Buffer) ([]*Buffer, error) {
 		return nil, fmt.Errorf("Iota is not implemented for %s", out.shape.DType)
 	}
 	return []*Buffer{out}, nil
+}
+
+// nextIndex advances the multi-index idx over dims[:len(idx)], last axis
+// fastest, and returns the offset off moved along by strides to match.
+func nextIndex(idx, dims, strides []int, off int) int {
+	for a := len(idx) - 1; a >= 0; a-- {
+		idx[a]++
+		off += strides[a]
+		if idx[a] < dims[a] {
+			return off
+		}
+		off -= strides[a] * dims[a]
+		idx[a] = 0
+	}
+	return off
 }
