@@ -94,15 +94,22 @@ func (g *convGeom) inputAt(d, base, ko int) int {
 // inputOffset is the flat input offset of batch b at output bases obase and
 // kernel position s, or −1 if it falls outside the input.
 func (g *convGeom) inputOffset(b int, obase []int, s int) int {
+	return g.withSpatial(b*g.inB, obase, s)
+}
+
+// withSpatial adds to base the spatial offset of kernel position s at
+// output bases obase, or returns −1 if that position falls outside the
+// input.
+func (g *convGeom) withSpatial(base int, obase []int, s int) int {
 	if g.fast2D {
 		ko := g.kOff[s]
 		y, x := obase[0]+ko[0], obase[1]+ko[1]
 		if uint(y) >= uint(g.inSp[0]) || uint(x) >= uint(g.inSp[1]) {
 			return -1
 		}
-		return b*g.inB + y*g.inSpSt[0] + x*g.inSpSt[1]
+		return base + y*g.inSpSt[0] + x*g.inSpSt[1]
 	}
-	off := b * g.inB
+	off := base
 	for d, ko := range g.kOff[s] {
 		p := g.inputAt(d, obase[d], ko)
 		if p < 0 {
@@ -684,23 +691,7 @@ func convReduceBatchRange(g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom
 // inputOffsetKs is the flat input offset (without the batch-axis term) of
 // input channel ic at output bases obase and kernel position ks, or −1.
 func inputOffsetKs(g *convGeom, ic int, obase []int, ks int) int {
-	if g.fast2D {
-		ko := g.kOff[ks]
-		y, x := obase[0]+ko[0], obase[1]+ko[1]
-		if uint(y) >= uint(g.inSp[0]) || uint(x) >= uint(g.inSp[1]) {
-			return -1
-		}
-		return ic*g.inC + y*g.inSpSt[0] + x*g.inSpSt[1]
-	}
-	off := ic * g.inC
-	for d, ko := range g.kOff[ks] {
-		p := g.inputAt(d, obase[d], ko)
-		if p < 0 {
-			return -1
-		}
-		off += p * g.inSpSt[d]
-	}
-	return off
+	return g.withSpatial(ic*g.inC, obase, ks)
 }
 
 // smallChannels is the input-channel count up to which convolutions gather
