@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/gomlx/gomlx/backends"
@@ -18,7 +19,7 @@ type backendOpener func() (backends.Backend, error)
 // backendFlag adds --backend and returns a function opening the chosen
 // backend (re-executing the program for the GPU's libraries if needed).
 func backendFlag(fs *flag.FlagSet) backendOpener {
-	spec := fs.String("backend", "", "compute backend: cpu, simplego or xla[:PLUGIN] (default: $"+engine.EnvVar+", else xla when a GPU is found, else cpu)")
+	spec := fs.String("backend", "", "compute backend: cpu[:threads=N,profile], simplego or xla[:PLUGIN] (default: $"+engine.EnvVar+", else xla when a GPU is found, else cpu)")
 	return func() (backends.Backend, error) {
 		s := *spec
 		if s == "" {
@@ -52,6 +53,16 @@ func loadConfig(path string) (experiment.Config, error) {
 // workersFlag adds --workers.
 func workersFlag(fs *flag.FlagSet) *int {
 	return fs.Int("workers", 0, "data-loading goroutines (0: one per core)")
+}
+
+// printProfile writes the kernel time per op that a backend opened with a
+// profiling option (cpu:profile) recorded, if it did.
+func printProfile(b backends.Backend, w io.Writer) {
+	if p, ok := b.(interface{ Profile() string }); ok {
+		if text := p.Profile(); text != "" {
+			fmt.Fprintf(w, "kernel time per op:\n%s", text)
+		}
+	}
 }
 
 func describe(b backends.Backend) string {

@@ -57,6 +57,7 @@ running it on a finished run just reports it. Progress goes to stderr.`,
 				if err != nil {
 					return err
 				}
+				defer printProfile(b, os.Stderr)
 				env := recipes.Env{Backend: b, Progress: os.Stderr, Workers: *workers}
 				fmt.Fprintf(os.Stderr, "training %s (seed %d) of experiment %q on %s into %s\n", *kind, *seed, cfg.Name, describe(b), *out)
 				switch *kind {

@@ -12,6 +12,9 @@ func whereZero32(o *float32, m *bool, v *float32, n int)
 func maxPoolRow32(o, a, b *float32, c, ow int)
 
 //go:noescape
+func maxPoolGradRow32(da, db, a, b, grad *float32, c, ow int)
+
+//go:noescape
 func bnSums32(s0, s1, x, shift *float32, c int)
 
 //go:noescape

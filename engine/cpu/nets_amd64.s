@@ -347,6 +347,65 @@ mpdone:
 	VZEROUPPER
 	RET
 
+// func maxPoolGradRow32(da, db, a, b, grad *float32, c, ow int)
+// The gradient of one output row of 2×2/2 max-pooling: each of the ow·c
+// values of grad goes to the first maximum of its window in the input rows a
+// (2y) and b (2y+1), in reading order, and the window's other three
+// positions of da and db get 0 (c a multiple of 8).
+TEXT ·maxPoolGradRow32(SB), NOSPLIT, $0-56
+	MOVQ da+0(FP), DI
+	MOVQ db+8(FP), R9
+	MOVQ a+16(FP), SI
+	MOVQ b+24(FP), DX
+	MOVQ grad+32(FP), BX
+	MOVQ c+40(FP), CX
+	MOVQ ow+48(FP), R8
+	SHLQ $2, CX // bytes per pixel
+mgx:
+	TESTQ R8, R8
+	JEQ mgdone
+	LEAQ (SI)(CX*1), R11 // the right-hand pixels
+	LEAQ (DX)(CX*1), R12
+	LEAQ (DI)(CX*1), R13
+	LEAQ (R9)(CX*1), R10
+	XORQ AX, AX
+mgk:
+	CMPQ AX, CX
+	JGE mgnext
+	VMOVUPS (SI)(AX*1), Y0  // v0: top left
+	VMOVUPS (R11)(AX*1), Y1 // v1: top right
+	VMOVUPS (DX)(AX*1), Y2  // v2: bottom left
+	VMOVUPS (R12)(AX*1), Y3 // v3: bottom right
+	VMOVUPS (BX)(AX*1), Y4  // the gradient
+	VCMPPS $0x1e, Y0, Y1, Y5 // c1 = v1 > v0
+	VBLENDVPS Y5, Y1, Y0, Y6 // the maximum so far
+	VCMPPS $0x1e, Y6, Y2, Y7 // c2 = v2 > max(v0, v1)
+	VBLENDVPS Y7, Y2, Y6, Y6
+	VCMPPS $0x1e, Y6, Y3, Y8 // c3 = v3 > max(v0, v1, v2)
+	VANDPS Y8, Y4, Y9        // to v3 if c3
+	VMOVUPS Y9, (R10)(AX*1)
+	VANDNPS Y4, Y8, Y4       // what is left for v0, v1, v2
+	VANDPS Y7, Y4, Y9        // to v2 if c2
+	VMOVUPS Y9, (R9)(AX*1)
+	VANDNPS Y4, Y7, Y4       // what is left for v0, v1
+	VANDPS Y5, Y4, Y9        // to v1 if c1
+	VMOVUPS Y9, (R13)(AX*1)
+	VANDNPS Y4, Y5, Y4       // the rest to v0
+	VMOVUPS Y4, (DI)(AX*1)
+	ADDQ $32, AX
+	JMP mgk
+mgnext:
+	LEAQ (SI)(CX*2), SI
+	LEAQ (DX)(CX*2), DX
+	LEAQ (DI)(CX*2), DI
+	LEAQ (R9)(CX*2), R9
+	ADDQ CX, BX
+	DECQ R8
+	JMP mgx
+mgdone:
+	VZEROUPPER
+	RET
+
 // func bnSums32(s0, s1, x, shift *float32, c int)
 // d = x − shift; s0 += d; s1 += d·d (c a multiple of 8).
 TEXT ·bnSums32(SB), NOSPLIT, $0-40

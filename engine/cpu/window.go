@@ -134,6 +134,54 @@ func pool2x2NHWC[T floating](threads int, g *windowGeom, op backends.ReduceOpTyp
 	return true
 }
 
+// maxPool2x2Grad is the fast path of selectAndScatter for the gradient of
+// 2×2, stride-2, unpadded max pooling over the middle two axes of a rank-4
+// tensor: the windows do not overlap, so each one writes its four outputs
+// (the gradient at its first maximum, 0 elsewhere) without a cleared
+// buffer to add into.
+func maxPool2x2Grad[T floating](threads int, g *windowGeom, operand, source, out []T) bool {
+	if len(g.in) != 4 || !equalInts(g.win, []int{1, 2, 2, 1}) || !equalInts(g.st, []int{1, 2, 2, 1}) ||
+		g.pad[1] != [2]int{} || g.pad[2] != [2]int{} {
+		return false
+	}
+	n, h, w, c := g.in[0], g.in[1], g.in[2], g.in[3]
+	oh, ow := g.out[1], g.out[2]
+	if h%2 != 0 || w%2 != 0 {
+		clear(out) // the last row or column is in no window
+	}
+	o32, vec := any(out).([]float32)
+	vec = vec && hasAVX2 && c%8 == 0 && ow > 0
+	parallelFor(threads, n*oh, 8, func(from, to int) {
+		for r := from; r < to; r++ {
+			b, y := r/oh, r%oh
+			top := ((b*h + 2*y) * w) * c
+			bottom := top + w*c
+			src := (b*oh + y) * ow * c
+			if vec {
+				in32, g32 := any(operand).([]float32), any(source).([]float32)
+				maxPoolGradRow32(&o32[top], &o32[bottom], &in32[top], &in32[bottom], &g32[src], c, ow)
+				continue
+			}
+			for xo := range ow {
+				i := [4]int{top + 2*xo*c, top + (2*xo+1)*c, bottom + 2*xo*c, bottom + (2*xo+1)*c}
+				for k, gk := range source[src+xo*c : src+(xo+1)*c] {
+					best := 0
+					for j := 1; j < 4; j++ {
+						if operand[i[j]+k] > operand[i[best]+k] {
+							best = j
+						}
+					}
+					for j := range i {
+						out[i[j]+k] = 0
+					}
+					out[i[best]+k] = gk
+				}
+			}
+		}
+	})
+	return true
+}
+
 // selectAndScatterKernel sends each source value to the position its
 // window selected: the first maximum (or minimum), XLA's rule for ties.
 func selectAndScatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
@@ -154,33 +202,14 @@ func selectAndScatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, err
 }
 
 func selectAndScatter[T floating](threads int, g *windowGeom, isMax bool, operand, source, out []T) {
-	clear(out)
-	if len(g.in) == 4 && equalInts(g.win, []int{1, 2, 2, 1}) && equalInts(g.st, []int{1, 2, 2, 1}) &&
-		g.pad[1] == [2]int{} && g.pad[2] == [2]int{} && isMax {
-		n, h, w, c := g.in[0], g.in[1], g.in[2], g.in[3]
-		oh, ow := g.out[1], g.out[2]
-		parallelFor(threads, n, 1, func(bFrom, bTo int) {
-			for b := bFrom; b < bTo; b++ {
-				for y := range oh {
-					for xo := range ow {
-						i00 := ((b*h+2*y)*w + 2*xo) * c
-						cand := [4]int{i00, i00 + c, i00 + w*c, i00 + w*c + c}
-						src := source[((b*oh+y)*ow+xo)*c:]
-						for k := range c {
-							best := cand[0] + k
-							for _, o := range cand[1:] {
-								if operand[o+k] > operand[best] {
-									best = o + k
-								}
-							}
-							out[best] += src[k]
-						}
-					}
-				}
-			}
-		})
-		return
+	if !isMax || !maxPool2x2Grad(threads, g, operand, source, out) {
+		scatterToSelected(g, isMax, operand, source, out)
 	}
+}
+
+// scatterToSelected is selectAndScatter for any window geometry.
+func scatterToSelected[T floating](g *windowGeom, isMax bool, operand, source, out []T) {
+	clear(out)
 	opos := make([]int, len(g.out))
 	wpos := make([]int, len(g.out))
 	for i, s := range source {
