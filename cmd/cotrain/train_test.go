@@ -130,3 +130,19 @@ func lastLine(s, marker string) string {
 	}
 	return found
 }
+
+// TestTrainProfile trains on the profiling cpu backend, which prints the
+// kernel time per op when training ends.
+func TestTrainProfile(t *testing.T) {
+	exp := trainExperiment(t)
+	cmd, out := cotrainProcess(t, "train", "--config", exp, "--model", "baseline", "--backend", "cpu:profile",
+		"--out", filepath.Join(t.TempDir(), "run"), "--workers", "1")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("train: %v\n%s", err, out)
+	}
+	text := out.String()
+	i := strings.Index(text, "kernel time per op:")
+	if i < 0 || !strings.Contains(text[i:], "ConvGeneral") || !strings.Contains(text[i:], "total") {
+		t.Errorf("no kernel profile after training:\n%s", text)
+	}
+}
