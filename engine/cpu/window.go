@@ -101,22 +101,29 @@ func reduceWindow[T floating](threads int, g *windowGeom, op backends.ReduceOpTy
 	})
 }
 
+// pool2x2 reports whether the windows are 2×2 with stride 2 over the
+// middle two axes of a rank-4 tensor, unpadded there: non-overlapping
+// pooling windows in NHWC.
+func (g *windowGeom) pool2x2() bool {
+	return len(g.in) == 4 && equalInts(g.win, []int{1, 2, 2, 1}) && equalInts(g.st, []int{1, 2, 2, 1}) &&
+		g.pad[1] == [2]int{} && g.pad[2] == [2]int{}
+}
+
 // pool2x2NHWC is the fast path for 2×2, stride-2, unpadded max pooling over
 // the middle two axes of a rank-4 tensor.
 func pool2x2NHWC[T floating](threads int, g *windowGeom, op backends.ReduceOpType, in, out []T) bool {
-	if op != backends.ReduceOpMax || len(g.in) != 4 || !equalInts(g.win, []int{1, 2, 2, 1}) ||
-		!equalInts(g.st, []int{1, 2, 2, 1}) || g.pad[1] != [2]int{} || g.pad[2] != [2]int{} {
+	if op != backends.ReduceOpMax || !g.pool2x2() {
 		return false
 	}
 	n, h, w, c := g.in[0], g.in[1], g.in[2], g.in[3]
 	oh, ow := g.out[1], g.out[2]
 	o32, vec := any(out).([]float32)
+	in32, _ := any(in).([]float32) // set when out is []float32
 	vec = vec && hasAVX2 && c%8 == 0 && ow > 0
 	parallelFor(threads, n*oh, 8, func(from, to int) {
 		for r := from; r < to; r++ {
 			b, y := r/oh, r%oh
 			if vec {
-				in32 := any(in).([]float32)
 				a := ((b*h + 2*y) * w) * c
 				maxPoolRow32(&o32[(b*oh+y)*ow*c], &in32[a], &in32[a+w*c], c, ow)
 				continue
@@ -140,8 +147,7 @@ func pool2x2NHWC[T floating](threads int, g *windowGeom, op backends.ReduceOpTyp
 // (the gradient at its first maximum, 0 elsewhere) without a cleared
 // buffer to add into.
 func maxPool2x2Grad[T floating](threads int, g *windowGeom, operand, source, out []T) bool {
-	if len(g.in) != 4 || !equalInts(g.win, []int{1, 2, 2, 1}) || !equalInts(g.st, []int{1, 2, 2, 1}) ||
-		g.pad[1] != [2]int{} || g.pad[2] != [2]int{} {
+	if !g.pool2x2() {
 		return false
 	}
 	n, h, w, c := g.in[0], g.in[1], g.in[2], g.in[3]
@@ -150,6 +156,8 @@ func maxPool2x2Grad[T floating](threads int, g *windowGeom, operand, source, out
 		clear(out) // the last row or column is in no window
 	}
 	o32, vec := any(out).([]float32)
+	in32, _ := any(operand).([]float32) // set when out is []float32
+	g32, _ := any(source).([]float32)
 	vec = vec && hasAVX2 && c%8 == 0 && ow > 0
 	parallelFor(threads, n*oh, 8, func(from, to int) {
 		for r := from; r < to; r++ {
@@ -158,7 +166,6 @@ func maxPool2x2Grad[T floating](threads int, g *windowGeom, operand, source, out
 			bottom := top + w*c
 			src := (b*oh + y) * ow * c
 			if vec {
-				in32, g32 := any(operand).([]float32), any(source).([]float32)
 				maxPoolGradRow32(&o32[top], &o32[bottom], &in32[top], &in32[bottom], &g32[src], c, ow)
 				continue
 			}
