@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"text/tabwriter"
@@ -54,6 +55,7 @@ median step times, and the median of paired step ratios).`, what),
 				if err != nil {
 					return err
 				}
+				defer printProfile(b, os.Stderr)
 				o := bench.Options{Mode: bench.Mode(mode), Model: m, Input: *input, Batch: *batch, Steps: *steps, Threads: *threads, Device: *device}
 				flops, err := bench.FLOPs(m, *input, o.Mode)
 				if err != nil {

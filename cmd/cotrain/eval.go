@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/predict"
@@ -33,6 +34,7 @@ smaller than the model's input are zero-padded to it, as in training.`,
 				if err != nil {
 					return err
 				}
+				defer printProfile(b, os.Stderr)
 				clf, err := predict.LoadClassifier(b, *dir)
 				if err != nil {
 					return err

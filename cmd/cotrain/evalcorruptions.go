@@ -107,6 +107,7 @@ classes; see docs/robustness.md). --limit N keeps the first N test images
 				if err != nil {
 					return err
 				}
+				defer printProfile(b, os.Stderr)
 				var clfs []*predict.Classifier
 				for _, d := range runDirs {
 					clf, err := predict.LoadClassifier(b, d)

@@ -87,6 +87,7 @@ func runExperiment(ctx context.Context, file, out string, planOnly bool, backend
 	if err != nil {
 		return err
 	}
+	defer printProfile(b, os.Stderr)
 	start := time.Now()
 	fmt.Fprintf(os.Stderr, "running experiment %q (%d jobs) on %s into %s\n", cfg.Name, len(plan.Jobs), describe(b), out)
 	if err := plan.Run(ctx, recipes.Env{Backend: b, Progress: os.Stderr, Workers: workers}, w); err != nil {

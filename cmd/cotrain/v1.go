@@ -219,6 +219,7 @@ across images with the given seed.`,
 				if err != nil {
 					return err
 				}
+				defer printProfile(b, os.Stderr)
 				m, err := predict.LoadNeural(b, *dir)
 				if err != nil {
 					return err
