@@ -131,6 +131,8 @@ func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 			convSmallGrad(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1 && g.kerO == 1 && g.cin <= smallChannels:
 			convSmallInput(x, &g, a, k, o)
+		case g.inC == 1 && g.outC == 1 && paddedLayout(&g):
+			convPadded(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1:
 			convIndirect(x, &g, a, k, o)
 		case g.inB == 1 && g.kerO == 1 && g.outC == 1:
@@ -228,10 +230,10 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	nSeg := product(g.kerSp)
 	cin, cout := g.cin, g.cout
 	k := nSeg * cin
-	np := (cout + nr - 1) / nr
-	packBuf := x.b.pool.get(dtypeFloat32, np*nr*k).([]float32)
+	panels := colPanels(cout)
+	packBuf := x.b.pool.get(dtypeFloat32, len(panels)*nr*k).([]float32)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
-	np = packKernel(x.b.threads, packBuf, g, ker, nSeg)
+	packKernel(x.b.threads, packBuf, g, ker, nSeg, panels)
 	zero := x.b.pool.get(dtypeFloat32, cin).([]float32)
 	clear(zero)
 	defer x.b.pool.put(dtypeFloat32, zero)
@@ -297,9 +299,8 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 						packRows(apack[(ti-c0)*mr*kBlock:], &ptrs, (ti-c0)*nSeg, blk, &zero[0])
 					}
 				}
-				for j := range np {
-					col0 := j * nr
-					cols := min(nr, cout-col0)
+				for j, pc := range panels {
+					col0, cols := pc.c0, pc.w
 					pan := packBuf[j*k*nr : (j+1)*k*nr]
 					for ti := c0; ti < c1; ti++ {
 						r0 := ti * mr
@@ -338,6 +339,130 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 		}
 	})
 }
+
+// paddedLayout reports whether convPadded applies: a 2-D convolution of an
+// NHWC input (batch outermost, channels innermost and contiguous) without
+// input dilation or negative padding, with enough channels that a kernel
+// position is worth a call of its own and few enough that rows of
+// consecutive pixels do not alias in the L1 cache (convIndirect packs those).
+func paddedLayout(g *convGeom) bool {
+	if !g.fast2D || g.cin < 16 || g.cin >= 256 || g.inC != 1 {
+		return false
+	}
+	ax := g.a.axes
+	if ax.InputBatch != 0 || g.inSpSt[1] != g.cin || g.inSpSt[0] != g.inSp[1]*g.cin || g.inB != g.inSp[0]*g.inSpSt[0] {
+		return false
+	}
+	for d := range 2 {
+		if g.a.paddings[d][0] < 0 || g.a.paddings[d][1] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// convPadded computes an NHWC convolution (paddedLayout) as the same GEMM
+// as convIndirect, after copying the input once into a zero-padded buffer:
+// then every output row reads each kernel row as one contiguous run, at an
+// offset that is the same for all rows, and nothing checks bounds.
+func convPadded(x *execution, g *convGeom, in, ker, out []float32) {
+	nSeg := len(g.kerOff)
+	cin, cout := g.cin, g.cout
+	k := nSeg * cin
+	panels := colPanels(cout)
+	packBuf := x.b.pool.get(dtypeFloat32, len(panels)*nr*k).([]float32)
+	defer x.b.pool.put(dtypeFloat32, packBuf)
+	packKernel(x.b.threads, packBuf, g, ker, nSeg, panels)
+
+	h, w := g.inSp[0], g.inSp[1]
+	pt, pl := g.a.paddings[0][0], g.a.paddings[1][0]
+	hp, wp := h+pt+g.a.paddings[0][1], w+pl+g.a.paddings[1][1]
+	rowLen, imgLen := wp*cin, hp*wp*cin
+	xp := x.b.pool.get(dtypeFloat32, g.batch*imgLen).([]float32)
+	defer x.b.pool.put(dtypeFloat32, xp)
+	parallelFor(x.b.threads, g.batch*hp, 16, func(from, to int) {
+		for r := from; r < to; r++ {
+			n, y := r/hp, r%hp-pt
+			dst := xp[r*rowLen : (r+1)*rowLen]
+			if y < 0 || y >= h {
+				clear(dst)
+				continue
+			}
+			clear(dst[:pl*cin])
+			copy(dst[pl*cin:(pl+w)*cin], in[n*g.inB+y*g.inSpSt[0]:])
+			clear(dst[(pl+w)*cin:])
+		}
+	})
+
+	// The calls of each k-block as offsets from a row's first input value:
+	// pieces that follow each other in the padded input (consecutive kernel
+	// positions along a row) merge into one call.
+	blocks := kBlocks(nSeg, cin)
+	plan := make([][]planRun, len(blocks))
+	for bi, blk := range blocks {
+		for _, p := range blk {
+			ko := g.kOff[p.seg]
+			r := planRun{delta: ko[0]*rowLen + ko[1]*cin + p.c0, n: p.c1 - p.c0, row: p.seg*cin + p.c0}
+			if n := len(plan[bi]); n > 0 {
+				if q := &plan[bi][n-1]; q.delta+q.n == r.delta && q.row+q.n == r.row {
+					q.n += r.n
+					continue
+				}
+			}
+			plan[bi] = append(plan[bi], r)
+		}
+	}
+
+	rows := len(out) / cout
+	tiles := (rows + mr - 1) / mr
+	chunkTiles := max(1, rowChunk/mr)
+	parallelFor(x.b.threads, tiles, 1, func(from, to int) {
+		var t tile
+		base := make([][mr]int, chunkTiles) // each tile row's offset in xp
+		walk := newRowWalker(g)
+		walk.seek(from * mr)
+		for c0 := from; c0 < to; c0 += chunkTiles {
+			c1 := min(to, c0+chunkTiles)
+			for ti := c0; ti < c1; ti++ {
+				r0 := ti * mr
+				bs := &base[ti-c0]
+				for i := range mr {
+					if r0+i >= rows {
+						bs[i] = bs[0]
+						continue
+					}
+					if r0+i > from*mr {
+						walk.next()
+					}
+					bs[i] = walk.b*imgLen + (walk.obase[0]+pt)*rowLen + (walk.obase[1]+pl)*cin
+				}
+			}
+			for bi, runs := range plan {
+				for j, pc := range panels {
+					pan := packBuf[j*k*nr : (j+1)*k*nr]
+					for ti := c0; ti < c1; ti++ {
+						r0 := ti * mr
+						nrows := min(mr, rows-r0)
+						c := out[r0*cout+pc.c0:]
+						bs := &base[ti-c0]
+						for ri, pr := range runs {
+							var a rowPtrs
+							for i := range mr {
+								a[i] = &xp[bs[i]+pr.delta]
+							}
+							t.run(pr.n, &a, 4, pan[pr.row*nr:], c, cout, nrows, pc.w, bi > 0 || ri > 0)
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// planRun is one micro-kernel call of convPadded: n reduction steps from
+// delta past each row's first input value, against packed-kernel rows from
+// row.
+type planRun struct{ delta, n, row int }
 
 // offsetPtr advances a row pointer by c elements; the zero row stays put.
 func offsetPtr(p *float32, c int, zero *float32) *float32 {
@@ -386,13 +511,12 @@ func packRows(dst []float32, ptrs *[]rowPtrs, base int, blk []kPiece, zero *floa
 	}
 }
 
-// packKernel packs the kernel as B[(segment, ci), co] panels of 16 output
-// channels and returns the number of panels.
-func packKernel(threads int, dst []float32, g *convGeom, ker []float32, nSeg int) int {
-	cin, cout := g.cin, g.cout
+// packKernel packs the kernel as B[(segment, ci), co], one nr-wide block
+// per output-channel panel.
+func packKernel(threads int, dst []float32, g *convGeom, ker []float32, nSeg int, panels []colPanel) {
+	cin := g.cin
 	k := nSeg * cin
-	np := (cout + nr - 1) / nr
-	parallelFor(threads, np, 4, func(jFrom, jTo int) {
+	parallelFor(threads, len(panels), 4, func(jFrom, jTo int) {
 		kp := make([]int, g.spatial)
 		for s := range nSeg {
 			decode(s, g.kerSp, kp)
@@ -402,8 +526,7 @@ func packKernel(threads int, dst []float32, g *convGeom, ker []float32, nSeg int
 			}
 			for j := jFrom; j < jTo; j++ {
 				pan := dst[j*k*nr : (j+1)*k*nr]
-				c0 := j * nr
-				w := min(nr, cout-c0)
+				c0, w := panels[j].c0, panels[j].w
 				for ci := range cin {
 					row := pan[(s*cin+ci)*nr : (s*cin+ci+1)*nr]
 					off := base + ci*g.kerI + c0*g.kerO
@@ -419,7 +542,6 @@ func packKernel(threads int, dst []float32, g *convGeom, ker []float32, nSeg int
 			}
 		}
 	})
-	return np
 }
 
 // outputRowAxes lists the output's non-channel axes in memory order and their dims.
@@ -706,10 +828,10 @@ func convSmallInput(x *execution, g *convGeom, in, ker, out []float32) {
 	nSeg := len(g.kerOff)
 	cin, cout := g.cin, g.cout
 	k := nSeg * cin
-	np := (cout + nr - 1) / nr
-	packBuf := x.b.pool.get(dtypeFloat32, np*nr*k).([]float32)
+	panels := colPanels(cout)
+	packBuf := x.b.pool.get(dtypeFloat32, len(panels)*nr*k).([]float32)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
-	packKernel(x.b.threads, packBuf, g, ker, nSeg)
+	packKernel(x.b.threads, packBuf, g, ker, nSeg, panels)
 	rows := len(out) / cout
 	tiles := (rows + mr - 1) / mr
 	parallelFor(x.b.threads, tiles, 64, func(from, to int) {
@@ -801,9 +923,8 @@ func convSmallInput(x *execution, g *convGeom, in, ker, out []float32) {
 					}
 				}
 			}
-			for j := range np {
-				c0 := j * nr
-				t.run(k, &ptrs, mr*4, packBuf[j*k*nr:], out[r0*cout+c0:], cout, nrows, min(nr, cout-c0), false)
+			for j, pc := range panels {
+				t.run(k, &ptrs, mr*4, packBuf[j*k*nr:], out[r0*cout+pc.c0:], cout, nrows, pc.w, false)
 			}
 		}
 	})

@@ -16,17 +16,31 @@ import (
 // gradient with respect to the input, gradient with respect to the kernel)
 // at batch 32 and reports GFLOP/s.
 func BenchmarkConv(b *testing.B) {
-	layers := []struct{ hw, cin, cout, k int }{
+	benchConvs(b, 32, []convLayer{
 		{64, 64, 64, 3}, {32, 128, 128, 3}, {16, 256, 256, 3}, {8, 512, 512, 3}, {4, 512, 512, 3}, {2, 4096, 4096, 1},
-	}
+	})
+}
+
+// BenchmarkConvDemo does the same for the demo network's layers
+// (experiments/demo.toml) at its batch of 128.
+func BenchmarkConvDemo(b *testing.B) {
+	benchConvs(b, 128, []convLayer{
+		{32, 1, 16, 3}, {16, 16, 32, 3}, {8, 32, 32, 3}, {4, 32, 64, 3}, {2, 64, 64, 3},
+	})
+}
+
+// convLayer is a square convolution: input size, channels in and out, kernel size.
+type convLayer struct{ hw, cin, cout, k int }
+
+func benchConvs(b *testing.B, batch int, layers []convLayer) {
 	be, err := cpu.New("")
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, l := range layers {
-		x := tensors.FromShape(shapes.Make(dtypes.Float32, 32, l.hw, l.hw, l.cin))
+		x := tensors.FromShape(shapes.Make(dtypes.Float32, batch, l.hw, l.hw, l.cin))
 		k := tensors.FromShape(shapes.Make(dtypes.Float32, l.k, l.k, l.cin, l.cout))
-		flops := 2.0 * 32 * float64(l.hw*l.hw*l.k*l.k*l.cin*l.cout)
+		flops := 2.0 * float64(batch) * float64(l.hw*l.hw*l.k*l.k*l.cin*l.cout)
 		kinds := map[string]func(x, k *graph.Node) *graph.Node{
 			"fwd": func(x, k *graph.Node) *graph.Node { return graph.Convolve(x, k).PadSame().Done() },
 			"dx": func(x, k *graph.Node) *graph.Node {

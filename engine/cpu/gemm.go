@@ -42,6 +42,26 @@ func microKernelGo(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc i
 	}
 }
 
+// colPanel is a block of w ≤ nr columns of B starting at column c0; each
+// is packed nr wide.
+type colPanel struct{ c0, w int }
+
+// colPanels splits n columns into panels of nr, except that a last panel of
+// 8 after a full one becomes two of 16 (32 = 16 + 16 rather than 24 + 8):
+// the 4×8 micro-kernel's four accumulators wait on the FMA latency, so per
+// column it runs at a fraction of the 4×16 one's speed.
+func colPanels(n int) []colPanel {
+	ps := make([]colPanel, 0, (n+nr-1)/nr+1)
+	for c0 := 0; c0 < n; c0 += nr {
+		ps = append(ps, colPanel{c0, min(nr, n-c0)})
+	}
+	if k := len(ps); k >= 2 && ps[k-1].w == 8 {
+		c0 := ps[k-2].c0
+		ps = append(ps[:k-2], colPanel{c0, 16}, colPanel{c0 + 16, 16})
+	}
+	return ps
+}
+
 // packedB holds B (k × n) as ⌈n/nr⌉ panels of k×nr floats, zero-padded.
 type packedB struct {
 	k, n   int
