@@ -127,8 +127,8 @@ func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	case []float32:
 		a, k := in[0].flat.([]float32), in[1].flat.([]float32)
 		switch {
-		case g.inB == 1 && g.kerO == 1 && g.outC == 1 && g.in[g.a.axes.InputBatch] <= smallChannels && g.unitSteps():
-			convSmallGrad(x, &g, a, k, o)
+		case gradLayout(&g):
+			convGradPadded(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1 && g.kerO == 1 && g.cin <= smallChannels:
 			convSmallInput(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1 && paddedLayout(&g):
@@ -930,98 +930,126 @@ func convSmallInput(x *execution, g *convGeom, in, ker, out []float32) {
 	})
 }
 
-// convSmallGrad computes the kernel gradient of a 2-D, stride-1 layer with
-// few input channels. Rows of its GEMM are (kernel position, channel)
-// pairs: for one image row of the gradient, the row reads a contiguous run
-// of a zero-padded copy of the input, so A needs no packing; B is the
-// gradient row. Threads split the image rows and sum private outputs.
-func convSmallGrad(x *execution, g *convGeom, in, ker, out []float32) {
+// gradLayout reports whether convGradPadded applies: the kernel gradient
+// of a 2-D, stride-1 NHWC layer at least 8 pixels wide with at most 32
+// input channels, which GoMLX emits as a convolution of the
+// layer input (its channels as the batch axis, innermost; its images as the
+// channels, outermost) with the output gradient (images outermost, output
+// channels innermost) into an HWIO kernel.
+func gradLayout(g *convGeom) bool {
+	if !g.unitSteps() || g.inB != 1 || g.kerO != 1 || g.outC != 1 {
+		return false
+	}
 	ax := g.a.axes
-	chans := g.in[ax.InputBatch] // the layer's input channels
-	images := g.cin              // the layer's batch
-	cout := g.cout
-	h, w := g.inSp[0], g.inSp[1]
-	gh, gw := g.kerSp[0], g.kerSp[1] // the gradient's (the layer output's) size
-	padT, padL := g.a.paddings[0][0], g.a.paddings[1][0]
-	nOS := product(g.outSp)
-	rows := nOS * chans
-	pw := w + g.a.paddings[1][0] + g.a.paddings[1][1] // padded row width
-	// Padded input: [image][row][pw][chans].
-	xpad := make([]float32, images*h*pw*chans)
-	for n := range images {
-		for y := range h {
-			dst := xpad[((n*h+y)*pw+padL)*chans:]
-			for xx := range w {
-				src := n*g.inC + y*g.inSpSt[0] + xx*g.inSpSt[1]
-				copy(dst[xx*chans:xx*chans+chans], in[src:src+chans])
-			}
+	chans, cout := g.in[ax.InputBatch], g.cout
+	w := g.inSp[1]
+	gh, gw := g.kerSp[0], g.kerSp[1]
+	for d := range 2 {
+		if g.a.paddings[d][0] < 0 || g.a.paddings[d][1] < 0 {
+			return false
 		}
 	}
-	zero := make([]float32, gw*chans+chans)
-	cbase := make([]int, nOS)
-	for os := range nOS {
-		var opos [2]int
-		decode(os, g.outSp, opos[:])
-		cbase[os] = opos[0]*g.outSpSt[0] + opos[1]*g.outSpSt[1]
+	// Narrow gradients waste too much of each row on the zero extension
+	// (and give short reductions), and with many channels a tile's rows use
+	// a few floats of each cache line of an image that no longer fits in
+	// the cache; convReduceBatch serves both better.
+	if gw < 8 || chans > 32 {
+		return false
 	}
-	np := (cout + nr - 1) / nr
-	parts := min(x.b.threads, images*gh)
+	return ax.InputChannels == 0 && g.inSpSt[1] == chans && g.inSpSt[0] == w*chans &&
+		ax.KernelInputChannels == 0 && g.kerSpSt[1] == cout && g.kerSpSt[0] == gw*cout && g.kerI == gh*gw*cout &&
+		g.outB == cout && g.outSpSt[1] == chans*cout && g.outSpSt[0] == g.outSp[1]*chans*cout
+}
+
+// convGradPadded computes the kernel gradient of a 2-D, stride-1 NHWC layer
+// (gradLayout): dW[ky, kx, ci, co] = Σ_{n, y, x} X[n, y+ky−pad, x+kx−pad, ci] ·
+// dY[n, y, x, co]. The input is copied once into a zero-padded buffer of
+// padded width wp; with the output gradient zero-extended to that width,
+// reduction step q = y·wp + x of every row (ky, kx, ci) reads the padded
+// input at a fixed stride, so each image is one GEMM with rows (ky, kx, ci),
+// the layer's output channels as columns and a reduction of gh·wp steps,
+// accumulated straight into the HWIO result. Threads split the images and
+// sum private outputs.
+func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
+	ax := g.a.axes
+	chans, images, cout := g.in[ax.InputBatch], g.cin, g.cout
+	h, w := g.inSp[0], g.inSp[1]
+	gh, gw := g.kerSp[0], g.kerSp[1] // the output gradient's (the layer output's) size
+	kh, kw := g.outSp[0], g.outSp[1] // the kernel's size
+	pt, pl := g.a.paddings[0][0], g.a.paddings[1][0]
+	hp, wp := h+pt+g.a.paddings[0][1], w+pl+g.a.paddings[1][1]
+	rowLen, imgLen := wp*chans, hp*wp*chans
+	// The last rows read up to kw−1 pixels past the last image.
+	tail := (kw - 1) * chans
+	xp := x.b.pool.get(dtypeFloat32, images*imgLen+tail).([]float32)
+	defer x.b.pool.put(dtypeFloat32, xp)
+	clear(xp[images*imgLen:])
+	parallelFor(x.b.threads, images*hp, 16, func(from, to int) {
+		for r := from; r < to; r++ {
+			n, y := r/hp, r%hp-pt
+			dst := xp[r*rowLen : (r+1)*rowLen]
+			if y < 0 || y >= h {
+				clear(dst)
+				continue
+			}
+			clear(dst[:pl*chans])
+			copy(dst[pl*chans:(pl+w)*chans], in[n*g.inC+y*g.inSpSt[0]:])
+			clear(dst[(pl+w)*chans:])
+		}
+	})
+
+	panels := colPanels(cout)
+	q := gh * wp // reduction steps per image
+	rows := kh * kw * chans
+	parts := min(x.b.threads, images)
 	private := make([][]float32, parts)
-	per := (images*gh + parts - 1) / parts
+	per := (images + parts - 1) / parts
 	parallelFor(parts, parts, 1, func(tFrom, tTo int) {
 		for t := tFrom; t < tTo; t++ {
-			acc := make([]float32, len(out))
+			acc := x.b.pool.get(dtypeFloat32, len(out)).([]float32)
+			clear(acc)
+			bpack := x.b.pool.get(dtypeFloat32, len(panels)*q*nr).([]float32)
 			var tl tile
 			var ptrs rowPtrs
-			bpack := make([]float32, np*gw*nr)
-			opos := make([]int, 2)
-			for ny := t * per; ny < min((t+1)*per, images*gh); ny++ {
-				n, y := ny/gh, ny%gh
-				for j := range np {
-					c0 := j * nr
-					wd := min(nr, cout-c0)
-					for xx := range gw {
-						src := n*g.kerI + y*g.kerSpSt[0] + xx*g.kerSpSt[1] + c0
-						row := bpack[(j*gw+xx)*nr : (j*gw+xx+1)*nr]
-						copy(row[:wd], ker[src:src+wd])
-						clear(row[wd:])
+			for n := t * per; n < min((t+1)*per, images); n++ {
+				// B: the image's output gradient, zero-extended to the padded width.
+				for j, pc := range panels {
+					pan := bpack[j*q*nr : (j+1)*q*nr]
+					for y := range gh {
+						for xx := range wp {
+							row := pan[(y*wp+xx)*nr : (y*wp+xx+1)*nr]
+							if xx >= gw {
+								clear(row)
+								continue
+							}
+							src := n*g.kerI + y*g.kerSpSt[0] + xx*cout + pc.c0
+							copy(row[:pc.w], ker[src:src+pc.w])
+							clear(row[pc.w:])
+						}
 					}
 				}
+				img := n * imgLen
 				for r0 := 0; r0 < rows; r0 += mr {
+					nrows := min(mr, rows-r0)
 					for i := range mr {
 						r := min(r0+i, rows-1)
-						os, ob := r/chans, r%chans
-						decode(os, g.outSp, opos)
-						// With stride 1, tap (ky, kx) meets gradient row y at input
-						// row ky − padT + y, and its run starts at padded column kx.
-						iy, ix := opos[0]-padT+y, opos[1]
-						if iy < 0 || iy >= h {
-							ptrs[i] = &zero[ob]
-							continue
-						}
-						ptrs[i] = &xpad[((n*h+iy)*pw+ix)*chans+ob]
+						s, ci := r/chans, r%chans
+						ptrs[i] = &xp[img+(s/kw)*rowLen+(s%kw)*chans+ci]
 					}
-					for j := range np {
-						c0 := j * nr
-						cols := min(nr, cout-c0)
-						microKernel(gw, &ptrs, chans*4, &bpack[j*gw*nr], &tl.scratch[0], nr, false)
-						for i := range mr {
-							r := r0 + i
-							if r >= rows {
-								break
-							}
-							os, ob := r/chans, r%chans
-							dst := acc[cbase[os]+ob*g.outB+c0 : cbase[os]+ob*g.outB+c0+cols]
-							addVV(dst, dst, tl.scratch[i*nr:i*nr+cols])
-						}
+					for j, pc := range panels {
+						tl.run(q, &ptrs, chans*4, bpack[j*q*nr:], acc[r0*cout+pc.c0:], cout, nrows, pc.w, true)
 					}
 				}
 			}
+			x.b.pool.put(dtypeFloat32, bpack)
 			private[t] = acc
 		}
 	})
 	copy(out, private[0])
 	for _, p := range private[1:] {
 		addVV(out, out, p)
+	}
+	for _, p := range private {
+		x.b.pool.put(dtypeFloat32, p)
 	}
 }

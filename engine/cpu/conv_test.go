@@ -50,33 +50,87 @@ func TestConvPadded(t *testing.T) {
 			if !tc.wantPaddedRoute {
 				return
 			}
-			r := rand.New(rand.NewPCG(3, 4))
-			in := make([]float32, product(tc.in))
-			ker := make([]float32, product(tc.ker))
-			for _, s := range [][]float32{in, ker} {
-				for i := range s {
-					s[i] = float32(r.NormFloat64())
-				}
-			}
-			want := make([]float32, product(out))
-			convDirect(1, &g, in, ker, want)
-			// Stale buffers of the sizes convPadded takes from the pool.
 			hp, wp := tc.in[1]+tc.padLo[0]+tc.padHi[0], tc.in[2]+tc.padLo[1]+tc.padHi[1]
-			for _, n := range []int{tc.in[0] * hp * wp * tc.in[3], len(colPanels(tc.ker[3])) * nr * len(ker) / tc.ker[3]} {
-				stale := make([]float32, n)
-				for i := range stale {
-					stale[i] = float32(math.NaN())
-				}
-				b.pool.put(dtypeFloat32, stale)
-			}
-			got := make([]float32, len(want))
-			convPadded(&execution{b: b}, &g, in, ker, got)
-			for i := range want {
-				if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want[i])))) {
-					t.Fatalf("element %d: %v, reference %v", i, got[i], want[i])
-				}
-			}
+			packed := len(colPanels(tc.ker[3])) * nr * product(tc.ker[:3])
+			checkConv(t, b, &g, convPadded, tc.in[0]*hp*wp*tc.in[3], packed)
 		})
+	}
+}
+
+// TestConvGradPadded checks the kernel gradient of NHWC layers the same way,
+// on the convolution GoMLX emits for it.
+func TestConvGradPadded(t *testing.T) {
+	for _, tc := range []struct {
+		x      []int // layer input, NHWC
+		cout   int
+		pad    [2][2]int
+		kernel [2]int
+		route  bool
+	}{
+		{[]int{3, 8, 8, 16}, 32, [2][2]int{{1, 1}, {1, 1}}, [2]int{3, 3}, true},
+		{[]int{2, 10, 9, 1}, 16, [2][2]int{{1, 1}, {1, 1}}, [2]int{3, 3}, true}, // a grayscale first layer
+		{[]int{2, 9, 12, 5}, 30, [2][2]int{{0, 2}, {1, 0}}, [2]int{3, 2}, true}, // uneven padding, 2 wide
+		{[]int{4, 12, 8, 7}, 8, [2][2]int{{0, 0}, {0, 0}}, [2]int{5, 1}, true},  // no padding
+		{[]int{2, 4, 4, 32}, 64, [2][2]int{{1, 1}, {1, 1}}, [2]int{3, 3}, false},
+	} {
+		t.Run(fmt.Sprint(tc.x, tc.cout, tc.kernel), func(t *testing.T) {
+			b, err := New("threads=2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, h, w, c := tc.x[0], tc.x[1], tc.x[2], tc.x[3]
+			gh, gw := h+tc.pad[0][0]+tc.pad[0][1]-tc.kernel[0]+1, w+tc.pad[1][0]+tc.pad[1][1]-tc.kernel[1]+1
+			a := convAttr{
+				axes: backends.ConvolveAxesConfig{InputBatch: 3, InputChannels: 0, InputSpatial: []int{1, 2},
+					KernelInputChannels: 0, KernelOutputChannels: 3, KernelSpatial: []int{1, 2},
+					OutputBatch: 2, OutputChannels: 3, OutputSpatial: []int{0, 1}},
+				strides: []int{1, 1}, inputDilations: []int{1, 1}, kernelDilations: []int{1, 1},
+				paddings: [][2]int{tc.pad[0], tc.pad[1]},
+			}
+			g := newConvGeom(a, tc.x, []int{n, gh, gw, tc.cout}, []int{tc.kernel[0], tc.kernel[1], c, tc.cout})
+			if got := gradLayout(&g); got != tc.route {
+				t.Fatalf("gradLayout = %v, want %v", got, tc.route)
+			}
+			if !tc.route {
+				return
+			}
+			hp, wp := h+tc.pad[0][0]+tc.pad[0][1], w+tc.pad[1][0]+tc.pad[1][1]
+			checkConv(t, b, &g, convGradPadded, n*hp*wp*c+(tc.kernel[1]-1)*c,
+				len(colPanels(tc.cout))*gh*wp*nr, tc.kernel[0]*tc.kernel[1]*c*tc.cout)
+		})
+	}
+}
+
+// checkConv runs conv on random operands of g's shapes and compares it with
+// the reference loop, after filling b's pool with NaN buffers of the given
+// sizes (the scratch conv takes from it): stale contents must not leak.
+func checkConv(t *testing.T, b *Backend, g *convGeom, conv func(*execution, *convGeom, []float32, []float32, []float32), stale ...int) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(3, 4))
+	in := make([]float32, product(g.in))
+	ker := make([]float32, product(g.ker))
+	for _, s := range [][]float32{in, ker} {
+		for i := range s {
+			s[i] = float32(r.NormFloat64())
+		}
+	}
+	want := make([]float32, product(g.out))
+	convDirect(1, g, in, ker, want)
+	for _, n := range stale {
+		for range 2 {
+			buf := make([]float32, n)
+			for i := range buf {
+				buf[i] = float32(math.NaN())
+			}
+			b.pool.put(dtypeFloat32, buf)
+		}
+	}
+	got := make([]float32, len(want))
+	conv(&execution{b: b}, g, in, ker, got)
+	for i := range want {
+		if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want[i])))) {
+			t.Fatalf("element %d: %v, reference %v", i, got[i], want[i])
+		}
 	}
 }
 
