@@ -230,10 +230,8 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	nSeg := product(g.kerSp)
 	cin, cout := g.cin, g.cout
 	k := nSeg * cin
-	panels := colPanels(cout)
-	packBuf := x.b.pool.get(dtypeFloat32, len(panels)*nr*k).([]float32)
+	panels, packBuf := packedKernel(x, g, ker)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
-	packKernel(x.b.threads, packBuf, g, ker, nSeg, panels)
 	zero := x.b.pool.get(dtypeFloat32, cin).([]float32)
 	clear(zero)
 	defer x.b.pool.put(dtypeFloat32, zero)
@@ -369,30 +367,13 @@ func convPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	nSeg := len(g.kerOff)
 	cin, cout := g.cin, g.cout
 	k := nSeg * cin
-	panels := colPanels(cout)
-	packBuf := x.b.pool.get(dtypeFloat32, len(panels)*nr*k).([]float32)
+	panels, packBuf := packedKernel(x, g, ker)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
-	packKernel(x.b.threads, packBuf, g, ker, nSeg, panels)
 
-	h, w := g.inSp[0], g.inSp[1]
 	pt, pl := g.a.paddings[0][0], g.a.paddings[1][0]
-	hp, wp := h+pt+g.a.paddings[0][1], w+pl+g.a.paddings[1][1]
-	rowLen, imgLen := wp*cin, hp*wp*cin
-	xp := x.b.pool.get(dtypeFloat32, g.batch*imgLen).([]float32)
+	xp, hp, wp := padImages(x, g, in, g.batch, g.inB, cin, 0)
 	defer x.b.pool.put(dtypeFloat32, xp)
-	parallelFor(x.b.threads, g.batch*hp, 16, func(from, to int) {
-		for r := from; r < to; r++ {
-			n, y := r/hp, r%hp-pt
-			dst := xp[r*rowLen : (r+1)*rowLen]
-			if y < 0 || y >= h {
-				clear(dst)
-				continue
-			}
-			clear(dst[:pl*cin])
-			copy(dst[pl*cin:(pl+w)*cin], in[n*g.inB+y*g.inSpSt[0]:])
-			clear(dst[(pl+w)*cin:])
-		}
-	})
+	rowLen, imgLen := wp*cin, hp*wp*cin
 
 	// The calls of each k-block as offsets from a row's first input value:
 	// pieces that follow each other in the padded input (consecutive kernel
@@ -509,6 +490,42 @@ func packRows(dst []float32, ptrs *[]rowPtrs, base int, blk []kPiece, zero *floa
 		}
 		koff += n
 	}
+}
+
+// packedKernel returns the kernel packed by packKernel in a pooled buffer,
+// and its output-channel panels.
+func packedKernel(x *execution, g *convGeom, ker []float32) ([]colPanel, []float32) {
+	panels := colPanels(g.cout)
+	buf := x.b.pool.get(dtypeFloat32, len(panels)*nr*len(g.kerOff)*g.cin).([]float32)
+	packKernel(x.b.threads, buf, g, ker, len(g.kerOff), panels)
+	return panels, buf
+}
+
+// padImages copies the input of a 2-D convolution, images of c-float pixels
+// (image n at in[n·imgStride], rows g.inSpSt[0] apart), into a pooled buffer
+// zero-padded by g's paddings, hp×wp pixels per image, followed by extra
+// zeros.
+func padImages(x *execution, g *convGeom, in []float32, images, imgStride, c, extra int) (xp []float32, hp, wp int) {
+	h, w := g.inSp[0], g.inSp[1]
+	pt, pl := g.a.paddings[0][0], g.a.paddings[1][0]
+	hp, wp = h+pt+g.a.paddings[0][1], w+pl+g.a.paddings[1][1]
+	rowLen := wp * c
+	xp = x.b.pool.get(dtypeFloat32, images*hp*rowLen+extra).([]float32)
+	clear(xp[images*hp*rowLen:])
+	parallelFor(x.b.threads, images*hp, 16, func(from, to int) {
+		for r := from; r < to; r++ {
+			n, y := r/hp, r%hp-pt
+			dst := xp[r*rowLen : (r+1)*rowLen]
+			if y < 0 || y >= h {
+				clear(dst)
+				continue
+			}
+			clear(dst[:pl*c])
+			copy(dst[pl*c:(pl+w)*c], in[n*imgStride+y*g.inSpSt[0]:])
+			clear(dst[(pl+w)*c:])
+		}
+	})
+	return xp, hp, wp
 }
 
 // packKernel packs the kernel as B[(segment, ci), co], one nr-wide block
@@ -828,10 +845,8 @@ func convSmallInput(x *execution, g *convGeom, in, ker, out []float32) {
 	nSeg := len(g.kerOff)
 	cin, cout := g.cin, g.cout
 	k := nSeg * cin
-	panels := colPanels(cout)
-	packBuf := x.b.pool.get(dtypeFloat32, len(panels)*nr*k).([]float32)
+	panels, packBuf := packedKernel(x, g, ker)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
-	packKernel(x.b.threads, packBuf, g, ker, nSeg, panels)
 	rows := len(out) / cout
 	tiles := (rows + mr - 1) / mr
 	parallelFor(x.b.threads, tiles, 64, func(from, to int) {
@@ -973,30 +988,12 @@ func gradLayout(g *convGeom) bool {
 func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	ax := g.a.axes
 	chans, images, cout := g.in[ax.InputBatch], g.cin, g.cout
-	h, w := g.inSp[0], g.inSp[1]
 	gh, gw := g.kerSp[0], g.kerSp[1] // the output gradient's (the layer output's) size
 	kh, kw := g.outSp[0], g.outSp[1] // the kernel's size
-	pt, pl := g.a.paddings[0][0], g.a.paddings[1][0]
-	hp, wp := h+pt+g.a.paddings[0][1], w+pl+g.a.paddings[1][1]
-	rowLen, imgLen := wp*chans, hp*wp*chans
 	// The last rows read up to kw−1 pixels past the last image.
-	tail := (kw - 1) * chans
-	xp := x.b.pool.get(dtypeFloat32, images*imgLen+tail).([]float32)
+	xp, hp, wp := padImages(x, g, in, images, g.inC, chans, (kw-1)*chans)
 	defer x.b.pool.put(dtypeFloat32, xp)
-	clear(xp[images*imgLen:])
-	parallelFor(x.b.threads, images*hp, 16, func(from, to int) {
-		for r := from; r < to; r++ {
-			n, y := r/hp, r%hp-pt
-			dst := xp[r*rowLen : (r+1)*rowLen]
-			if y < 0 || y >= h {
-				clear(dst)
-				continue
-			}
-			clear(dst[:pl*chans])
-			copy(dst[pl*chans:(pl+w)*chans], in[n*g.inC+y*g.inSpSt[0]:])
-			clear(dst[(pl+w)*chans:])
-		}
-	})
+	rowLen, imgLen := wp*chans, hp*wp*chans
 
 	panels := colPanels(cout)
 	q := gh * wp // reduction steps per image
