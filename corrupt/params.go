@@ -32,11 +32,6 @@ func (t Table) String() string {
 	return fmt.Sprintf("Table(%d)", int(t))
 }
 
-// TableNames returns the canonical table names accepted by ParseTable.
-func TableNames() []string {
-	return append([]string(nil), tableNames[:]...)
-}
-
 // ParseTable parses a table name as given on a command line. Accepted
 // (case-insensitive): "imagenet" (aliases "imagecorruptions", "default",
 // "") and "tinyimagenet" (aliases "tiny", "tiny-imagenet",
@@ -49,6 +44,20 @@ func ParseTable(s string) (Table, error) {
 		return TableTinyImageNet, nil
 	}
 	return 0, fmt.Errorf("unknown corruption table %q: valid tables are %s", s, strings.Join(tableNames[:], ", "))
+}
+
+// MarshalText writes the table's canonical name.
+func (t Table) MarshalText() ([]byte, error) { return []byte(t.String()), nil }
+
+// UnmarshalText reads a table name as ParseTable does, so that experiment
+// files hold a parsed Table.
+func (t *Table) UnmarshalText(text []byte) error {
+	v, err := ParseTable(string(text))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
 }
 
 // defocusParams is (disk radius, anti-alias Gaussian sigma).

@@ -7,23 +7,23 @@ package experiment
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/BurntSushi/toml"
 
 	"github.com/cotrain/cotrain/corrupt"
 	"github.com/cotrain/cotrain/data"
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/recipes"
+	"github.com/cotrain/cotrain/roles"
 )
 
 // Config is one experiment.
 type Config struct {
-	Name   string   `toml:"name"`
-	Seeds  []int64  `toml:"seeds"`
-	Models []string `toml:"models"` // model kinds to train; see Kinds
+	Name   string       `toml:"name"`
+	Seeds  []int64      `toml:"seeds"`
+	Models []roles.Role `toml:"models"` // the models to train (roles.Table1)
 
 	Data       DataConfig               `toml:"data"`
 	Model      models.VGG               `toml:"model"`
@@ -52,7 +52,11 @@ type EvaluationConfig struct {
 	Corruptions []string `toml:"corruptions"`
 	// Table is the corruption parameter table: "imagenet" (the paper's) or
 	// "tinyimagenet".
-	Table string `toml:"table"`
+	Table corrupt.Table `toml:"table"`
+	// FrostDir is an optional folder of frost photographs (the
+	// imagecorruptions frost images); without it frost is procedural
+	// (docs/corruptions.md).
+	FrostDir string `toml:"frost_dir"`
 	// Seed fixes the noise of the corrupted test images.
 	Seed uint64 `toml:"seed"`
 	// Bootstrap is the number of bootstrap replicates over test images
@@ -65,16 +69,9 @@ type EvaluationConfig struct {
 // several ratios of neural to classification batches.
 type SweepConfig struct {
 	// Ratios lists the batch ratios "p:q" (empty: no sweep).
-	Ratios []string `toml:"ratios"`
+	Ratios []recipes.Ratio `toml:"ratios"`
 	// Seeds lists the seeds per ratio (default: the experiment's seeds).
 	Seeds []int64 `toml:"seeds"`
-}
-
-// PaperRatios are the 12 batch ratios of the paper's sweep: the nine of
-// the original code (2:1, 1:1, 1:2, 1:3, 1:4, 1:5, 1:7, 1:10, 1:15) and three
-// more neural-heavy ones (5:1, 4:1, 3:1) to make twelve.
-func PaperRatios() []string {
-	return []string{"5:1", "4:1", "3:1", "2:1", "1:1", "1:2", "1:3", "1:4", "1:5", "1:7", "1:10", "1:15"}
 }
 
 // DataConfig selects and prepares the classification images.
@@ -111,7 +108,7 @@ func Paper() Config {
 	return Config{
 		Name:       "paper",
 		Seeds:      []int64{1000, 2000, 3000, 4000, 5000},
-		Models:     []string{"baseline"},
+		Models:     []roles.Role{roles.Baseline},
 		Data:       DataConfig{Dataset: data.DatasetTinyImageNet, Augment: AugmentConfig{CropPadding: 4, Flip: true, Rotation: 15}},
 		Model:      models.VGG19BN(200),
 		Classifier: recipes.PaperClassifier(),
@@ -120,7 +117,7 @@ func Paper() Config {
 		MTL:        recipes.PaperMTL(),
 		Oracle:     recipes.PaperOracle(),
 		Responses:  ResponsesConfig{ShuffleSeed: 1000},
-		Evaluation: EvaluationConfig{Corruptions: corrupt.Paper14(), Table: "imagenet", Bootstrap: evaluate.DefaultReplicates},
+		Evaluation: EvaluationConfig{Corruptions: corrupt.Paper14(), Table: corrupt.TableImageNet, Bootstrap: metrics.DefaultReplicates},
 	}
 }
 
@@ -141,15 +138,6 @@ func Parse(source string, text []byte) (Config, error) {
 	return c, nil
 }
 
-// Load reads an experiment file.
-func Load(path string) (Config, error) {
-	text, err := os.ReadFile(path)
-	if err != nil {
-		return Config{}, fmt.Errorf("reading experiment file: %w", err)
-	}
-	return Parse(path, text)
-}
-
 // Validate checks the experiment.
 func (c Config) Validate() error {
 	if len(c.Seeds) == 0 {
@@ -162,8 +150,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("[classifier]: %w", err)
 	}
 	for _, m := range c.Models {
-		if !isKind(m) {
-			return fmt.Errorf("models: unknown model %q (known: %v)", m, Kinds())
+		if r, err := roles.Parse(string(m)); err != nil || r == roles.Other {
+			return fmt.Errorf("models: unknown model %q (known: %v)", m, roles.Table1())
 		}
 	}
 	if c.needsV1() {
@@ -177,7 +165,7 @@ func (c Config) Validate() error {
 			return fmt.Errorf("[mtl]: %w", err)
 		}
 	}
-	if slices.Contains(c.Models, "oracle") || slices.Contains(c.Models, "mtl-oracle") {
+	if slices.Contains(c.Models, roles.Oracle) || slices.Contains(c.Models, roles.MTLOracle) {
 		if err := c.Oracle.Validate(); err != nil {
 			return fmt.Errorf("[oracle]: %w", err)
 		}
@@ -185,16 +173,8 @@ func (c Config) Validate() error {
 	if c.Responses.PredictorSeed != 0 && !slices.Contains(c.Seeds, c.Responses.PredictorSeed) {
 		return fmt.Errorf("[responses] predictor_seed %d is not one of the seeds %v", c.Responses.PredictorSeed, c.Seeds)
 	}
-	for _, r := range c.Sweep.Ratios {
-		if _, _, err := recipes.ParseRatio(r); err != nil {
-			return fmt.Errorf("[sweep]: %w", err)
-		}
-	}
-	if len(c.Sweep.Ratios) > 0 && !slices.Contains(c.Models, "mtl-monkey") {
+	if len(c.Sweep.Ratios) > 0 && !slices.Contains(c.Models, roles.MTLMonkey) {
 		return fmt.Errorf("[sweep] trains MTL-Monkey at several ratios: add \"mtl-monkey\" to models")
-	}
-	if _, err := corrupt.ParseTable(c.Evaluation.Table); err != nil {
-		return fmt.Errorf("[evaluation]: %w", err)
 	}
 	for _, name := range c.Evaluation.Corruptions {
 		if !slices.Contains(corrupt.Names(), name) {
@@ -216,24 +196,10 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Kinds lists the model kinds of the paper's Table 1.
-func Kinds() []string {
-	return []string{"baseline", "monkey-predictor", "oracle", "mtl-oracle", "mtl-monkey", "mtl-shuffled"}
-}
-
-func isKind(k string) bool {
-	for _, x := range Kinds() {
-		if x == k {
-			return true
-		}
-	}
-	return false
-}
-
 // needsV1 reports whether any model of the experiment needs V1 data.
 func (c Config) needsV1() bool {
 	for _, m := range c.Models {
-		if m != "baseline" && m != "oracle" {
+		if m.NeedsV1() {
 			return true
 		}
 	}

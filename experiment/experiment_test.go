@@ -14,13 +14,13 @@ import (
 
 	"github.com/cotrain/cotrain/data/datatest"
 	"github.com/cotrain/cotrain/engine/cpu"
-	"github.com/cotrain/cotrain/experiments"
 	"github.com/cotrain/cotrain/recipes"
+	"github.com/cotrain/cotrain/roles"
 )
 
 func TestBuiltins(t *testing.T) {
 	for _, name := range []string{"demo", "paper"} {
-		text, ok := experiments.Builtin(name)
+		text, ok := Preset(name)
 		if !ok {
 			t.Fatalf("no built-in experiment %q", name)
 		}
@@ -28,19 +28,19 @@ func TestBuiltins(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if len(c.Models) != len(Kinds()) || len(c.Seeds) < 3 {
-			t.Errorf("%s runs %v with seeds %v; want all of %v with at least 3 seeds", name, c.Models, c.Seeds, Kinds())
+		if len(c.Models) != len(roles.Table1()) || len(c.Seeds) < 3 {
+			t.Errorf("%s runs %v with seeds %v; want all of %v with at least 3 seeds", name, c.Models, c.Seeds, roles.Table1())
 		}
 		if _, err := NewPlan(c, t.TempDir()); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-	paper, _ := experiments.Builtin("paper")
+	paper, _ := Preset("paper")
 	c, _ := Parse("paper", paper)
 	if _, total, err := c.Model.Summary(64); err != nil || total != 39_737_352 {
 		t.Errorf("paper model: %d parameters (%v), want 39,737,352", total, err)
 	}
-	if len(c.Sweep.Ratios) != 12 || c.MTL.Ratio != "1:1" || c.Predictor.Optimizer.LR != 5e-4 {
+	if len(c.Sweep.Ratios) != 12 || c.MTL.Ratio.String() != "1:1" || c.Predictor.Optimizer.LR != 5e-4 {
 		t.Errorf("paper: sweep %v, MTL ratio %s, predictor lr %v", c.Sweep.Ratios, c.MTL.Ratio, c.Predictor.Optimizer.LR)
 	}
 }

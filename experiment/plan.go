@@ -8,8 +8,10 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/recipes"
 	"github.com/cotrain/cotrain/report"
+	"github.com/cotrain/cotrain/roles"
 )
 
 // Job is one step of an experiment: it reads its inputs and writes its
@@ -24,7 +26,11 @@ type Job struct {
 	// Dir, for a training job, is its run directory: a partly trained model
 	// there resumes from its last checkpoint.
 	Dir string
-	run func(r *runner) error
+	// Role and Seed name the model a training job trains (Role is empty
+	// for other jobs and for the Oracle's readout).
+	Role roles.Role
+	Seed int64
+	run  func(r *runner) error
 }
 
 // Status is "done", "started" (a training job with checkpoints) or
@@ -33,7 +39,7 @@ func (j *Job) Status() string {
 	if exists(j.Output) {
 		return "done"
 	}
-	if j.Dir != "" && exists(filepath.Join(j.Dir, recipes.StateFile)) {
+	if j.Dir != "" && exists(filepath.Join(j.Dir, checkpoint.StateFile)) {
 		return "started"
 	}
 	return "pending"
@@ -50,18 +56,10 @@ type Plan struct {
 	Config Config
 	// Root is the folder every output goes to.
 	Root string
-	Jobs []*Job
-}
-
-// Model names and kinds of the paper's Table 1, in the order tables show
-// them.
-var modelNames = map[string]string{
-	"baseline":         "Baseline",
-	"monkey-predictor": "Monkey Predictor",
-	"oracle":           "Oracle",
-	"mtl-oracle":       "MTL-Oracle",
-	"mtl-monkey":       "MTL-Monkey",
-	"mtl-shuffled":     "MTL-Shuffled",
+	// Recordings is the V1 recordings file the jobs read (the simulated
+	// recording's, or the configured one); empty when no model needs V1.
+	Recordings string
+	Jobs       []*Job
 }
 
 // layout names the files of a run.
@@ -71,11 +69,11 @@ func (l layout) path(parts ...string) string {
 	return filepath.Join(append([]string{l.root}, parts...)...)
 }
 func (l layout) recordings() string { return l.path("v1", "recordings.npz") }
-func (l layout) model(kind string, seed int64) string {
-	return l.path(kind, fmt.Sprintf("seed-%d", seed))
+func (l layout) model(role roles.Role, seed int64) string {
+	return l.path(string(role), fmt.Sprintf("seed-%d", seed))
 }
-func (l layout) sweepModel(ratio string, seed int64) string {
-	return l.path("sweep", "ratio-"+strings.ReplaceAll(ratio, ":", "-"), fmt.Sprintf("seed-%d", seed))
+func (l layout) sweepModel(ratio recipes.Ratio, seed int64) string {
+	return l.path("sweep", fmt.Sprintf("ratio-%d-%d", ratio.Neural, ratio.Classification), fmt.Sprintf("seed-%d", seed))
 }
 func (l layout) responses(name string) string { return l.path("responses", name+".npz") }
 func (l layout) oracleReadout() string        { return l.path("oracle-readout") }
@@ -102,8 +100,8 @@ func NewPlan(c Config, root string) (*Plan, error) {
 	}
 	p := &Plan{Config: c, Root: root}
 	l := layout{root}
-	kinds := c.kinds()
-	has := func(k string) bool { return slices.Contains(kinds, k) }
+	kinds := c.roles()
+	has := func(k roles.Role) bool { return slices.Contains(kinds, k) }
 	respSeed := c.Responses.PredictorSeed
 	if respSeed == 0 {
 		respSeed = c.Seeds[0]
@@ -114,75 +112,78 @@ func NewPlan(c Config, root string) (*Plan, error) {
 		recPath = l.recordings()
 		p.add(&Job{Name: "simulate V1 recordings", Output: recPath, run: func(r *runner) error { return r.simulate(recPath) }})
 	}
+	if c.needsV1() {
+		p.Recordings = recPath
+	}
 	train := func(kind string, seed int64, dir string, inputs []string, fn func(r *runner) error) {
-		p.add(&Job{Name: fmt.Sprintf("train %s seed %d", kind, seed), Inputs: inputs, Output: filepath.Join(dir, recipes.ModelFile),
-			Dir: dir, run: fn})
+		p.add(&Job{Name: fmt.Sprintf("train %s seed %d", kind, seed), Inputs: inputs, Output: filepath.Join(dir, checkpoint.ModelFile),
+			Dir: dir, Role: roles.Role(kind), Seed: seed, run: fn})
 	}
 	evalClassifier := func(dir string) {
 		out := l.evalFile(dir, corruptionsFile)
 		p.add(&Job{Name: "evaluate " + shortDir(root, dir) + " on clean and corrupted test images",
-			Inputs: []string{filepath.Join(dir, recipes.ModelFile)}, Output: out, run: func(r *runner) error { return r.evalCorruptions(dir, out) }})
+			Inputs: []string{filepath.Join(dir, checkpoint.ModelFile)}, Output: out, run: func(r *runner) error { return r.evalCorruptions(dir, out) }})
 	}
 	evalV1 := func(dir string) {
 		out := l.evalFile(dir, v1File)
 		p.add(&Job{Name: "evaluate " + shortDir(root, dir) + " on the V1 test recordings",
-			Inputs: []string{filepath.Join(dir, recipes.ModelFile), recPath}, Output: out, run: func(r *runner) error { return r.evalV1(dir, recPath, out) }})
+			Inputs: []string{filepath.Join(dir, checkpoint.ModelFile), recPath}, Output: out, run: func(r *runner) error { return r.evalV1(dir, recPath, out) }})
 	}
 
-	for _, kind := range []string{"baseline", "oracle", "monkey-predictor"} {
+	for _, kind := range []roles.Role{roles.Baseline, roles.Oracle, roles.MonkeyPredictor} {
 		if !has(kind) {
 			continue
 		}
 		for _, seed := range c.Seeds {
 			dir := l.model(kind, seed)
 			switch kind {
-			case "baseline":
-				train(kind, seed, dir, nil, func(r *runner) error { return r.trainBaseline(dir, seed) })
+			case roles.Baseline:
+				train(string(kind), seed, dir, nil, func(r *runner) error { return r.trainBaseline(dir, seed) })
 				evalClassifier(dir)
-			case "oracle":
-				train(kind, seed, dir, nil, func(r *runner) error { return r.trainOracle(dir, seed) })
+			case roles.Oracle:
+				train(string(kind), seed, dir, nil, func(r *runner) error { return r.trainOracle(dir, seed) })
 				evalClassifier(dir)
-			case "monkey-predictor":
-				train(kind, seed, dir, []string{recPath}, func(r *runner) error { return r.trainPredictor(dir, seed, recPath, "") })
+			case roles.MonkeyPredictor:
+				train(string(kind), seed, dir, []string{recPath}, func(r *runner) error { return r.trainPredictor(dir, seed, recPath, "") })
 				evalV1(dir)
 			}
 		}
 	}
 
 	// The co-training targets.
-	targets := map[string]string{}
-	if has("mtl-monkey") || has("mtl-shuffled") {
-		pred := l.model("monkey-predictor", respSeed)
+	targets := map[roles.Role]string{}
+	if has(roles.MTLMonkey) || has(roles.MTLShuffled) {
+		pred := l.model(roles.MonkeyPredictor, respSeed)
 		monkey := l.responses("monkey")
-		targets["mtl-monkey"] = monkey
-		p.add(&Job{Name: "predict the Monkey Predictor's responses to the training images", Inputs: []string{filepath.Join(pred, recipes.ModelFile)},
+		targets[roles.MTLMonkey] = monkey
+		p.add(&Job{Name: "predict the Monkey Predictor's responses to the training images", Inputs: []string{filepath.Join(pred, checkpoint.ModelFile)},
 			Output: monkey, run: func(r *runner) error { return r.predictResponses(pred, monkey) }})
-		if has("mtl-shuffled") {
+		if has(roles.MTLShuffled) {
 			shuffled := l.responses("shuffled")
-			targets["mtl-shuffled"] = shuffled
+			targets[roles.MTLShuffled] = shuffled
 			p.add(&Job{Name: "shuffle the responses across images", Inputs: []string{monkey}, Output: shuffled,
 				run: func(r *runner) error { return r.shuffleResponses(monkey, shuffled) }})
 		}
 	}
-	if has("mtl-oracle") {
-		oracle := filepath.Join(l.model("oracle", respSeed), recipes.ModelFile)
+	if has(roles.MTLOracle) {
+		oracle := filepath.Join(l.model(roles.Oracle, respSeed), checkpoint.ModelFile)
 		dir := l.oracleReadout()
 		train("oracle readout", respSeed, dir, []string{oracle, recPath}, func(r *runner) error { return r.trainPredictor(dir, respSeed, recPath, oracle) })
 		evalV1(dir)
 		out := l.responses("oracle")
-		targets["mtl-oracle"] = out
-		p.add(&Job{Name: "predict the Oracle readout's responses to the training images", Inputs: []string{filepath.Join(dir, recipes.ModelFile)},
+		targets[roles.MTLOracle] = out
+		p.add(&Job{Name: "predict the Oracle readout's responses to the training images", Inputs: []string{filepath.Join(dir, checkpoint.ModelFile)},
 			Output: out, run: func(r *runner) error { return r.predictResponses(dir, out) }})
 	}
 
-	for _, kind := range []string{"mtl-oracle", "mtl-monkey", "mtl-shuffled"} {
+	for _, kind := range []roles.Role{roles.MTLOracle, roles.MTLMonkey, roles.MTLShuffled} {
 		if !has(kind) {
 			continue
 		}
 		resp := targets[kind]
 		for _, seed := range c.Seeds {
 			dir := l.model(kind, seed)
-			train(kind, seed, dir, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, c.MTL.Ratio) })
+			train(string(kind), seed, dir, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, c.MTL.Ratio) })
 			evalClassifier(dir)
 			evalV1(dir)
 		}
@@ -194,8 +195,8 @@ func NewPlan(c Config, root string) (*Plan, error) {
 				continue // the MTL-Monkey run of this seed
 			}
 			dir := l.sweepModel(ratio, seed)
-			resp := targets["mtl-monkey"]
-			train("mtl-monkey ratio "+ratio, seed, dir, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, ratio) })
+			resp := targets[roles.MTLMonkey]
+			train(fmt.Sprintf("%s ratio %s", roles.MTLMonkey, ratio), seed, dir, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, ratio) })
 			evalClassifier(dir)
 			evalV1(dir)
 		}
@@ -214,6 +215,56 @@ func NewPlan(c Config, root string) (*Plan, error) {
 
 func (p *Plan) add(j *Job) { p.Jobs = append(p.Jobs, j) }
 
+// Training returns the job that trains the model of role with seed.
+func (p *Plan) Training(role roles.Role, seed int64) (*Job, error) {
+	for _, j := range p.Jobs {
+		if j.Role == role && j.Seed == seed && j.Dir != "" {
+			return j, nil
+		}
+	}
+	var have []string
+	for _, j := range p.Jobs {
+		if j.Role != "" && !slices.Contains(have, string(j.Role)) {
+			have = append(have, string(j.Role))
+		}
+	}
+	return nil, fmt.Errorf("experiment %q trains no %s with seed %d (its models: %s; seeds %v)",
+		p.Config.Name, role, seed, strings.Join(have, ", "), p.Config.Seeds)
+}
+
+// WithInputs returns the jobs that make the inputs of jobs, transitively,
+// followed by jobs themselves, in plan order: what must run, at most once
+// each, for jobs to run.
+func (p *Plan) WithInputs(jobs ...*Job) []*Job {
+	maker := map[string]*Job{}
+	for _, j := range p.Jobs {
+		maker[j.Output] = j
+	}
+	need := map[*Job]bool{}
+	var visit func(j *Job)
+	visit = func(j *Job) {
+		if need[j] {
+			return
+		}
+		need[j] = true
+		for _, in := range j.Inputs {
+			if m, ok := maker[in]; ok {
+				visit(m)
+			}
+		}
+	}
+	for _, j := range jobs {
+		visit(j)
+	}
+	var out []*Job
+	for _, j := range p.Jobs {
+		if need[j] {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
 func shortDir(root, dir string) string {
 	if rel, err := filepath.Rel(root, dir); err == nil {
 		return rel
@@ -221,25 +272,23 @@ func shortDir(root, dir string) string {
 	return dir
 }
 
-// kinds lists the model kinds to train: those asked for and those they
-// need (the Monkey Predictor for MTL-Monkey and MTL-Shuffled, the Oracle
-// for MTL-Oracle, the Baseline for every robustness score).
-func (c Config) kinds() []string {
-	need := map[string]bool{}
+// roles lists the models to train, in roles.Table1 order: those asked
+// for and those they need (the Monkey Predictor for MTL-Monkey and
+// MTL-Shuffled, the Oracle for MTL-Oracle, the Baseline for every
+// robustness score).
+func (c Config) roles() []roles.Role {
+	need := map[roles.Role]bool{}
 	for _, m := range c.Models {
 		need[m] = true
-		switch m {
-		case "mtl-monkey", "mtl-shuffled":
-			need["monkey-predictor"] = true
-		case "mtl-oracle":
-			need["oracle"] = true
+		for _, n := range m.Needs() {
+			need[n] = true
 		}
-		if m != "monkey-predictor" {
-			need["baseline"] = true
+		if m.Classifies() {
+			need[roles.Baseline] = true
 		}
 	}
-	var out []string
-	for _, k := range Kinds() {
+	var out []roles.Role
+	for _, k := range roles.Table1() {
 		if need[k] {
 			out = append(out, k)
 		}
@@ -250,12 +299,12 @@ func (c Config) kinds() []string {
 // sweepSeeds lists the seeds of one sweep ratio: the sweep's seeds, and
 // at the co-training ratio every seed of MTL-Monkey (those runs exist
 // anyway).
-func (c Config) sweepSeeds(ratio string) []int64 {
+func (c Config) sweepSeeds(ratio recipes.Ratio) []int64 {
 	seeds := c.Sweep.Seeds
 	if len(seeds) == 0 {
 		seeds = c.Seeds
 	}
-	if c.isMTLRatio(ratio) {
+	if ratio == c.MTL.Ratio {
 		for _, s := range c.Seeds {
 			if !slices.Contains(seeds, s) {
 				seeds = append(slices.Clip(seeds), s)
@@ -265,17 +314,10 @@ func (c Config) sweepSeeds(ratio string) []int64 {
 	return seeds
 }
 
-// isMTLRatio reports whether ratio is the co-training ratio of [mtl].
-func (c Config) isMTLRatio(ratio string) bool {
-	p, q, _ := recipes.ParseRatio(ratio)
-	mp, mq, _ := recipes.ParseRatio(c.MTL.Ratio)
-	return p == mp && q == mq
-}
-
 // sweepReuses reports whether the sweep point (ratio, seed) is a run of
 // MTL-Monkey itself.
-func (c Config) sweepReuses(ratio string, seed int64) bool {
-	return c.isMTLRatio(ratio) && slices.Contains(c.Seeds, seed)
+func (c Config) sweepReuses(ratio recipes.Ratio, seed int64) bool {
+	return ratio == c.MTL.Ratio && slices.Contains(c.Seeds, seed)
 }
 
 // Print writes the plan: every job with its status, output and inputs.

@@ -12,16 +12,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cotrain/cotrain/corrupt"
 	"github.com/cotrain/cotrain/data/recordings"
 	"github.com/cotrain/cotrain/data/responses"
-	"github.com/cotrain/cotrain/evaluate"
 	"github.com/cotrain/cotrain/internal/atomicfile"
 	"github.com/cotrain/cotrain/internal/progress"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/predict"
 	"github.com/cotrain/cotrain/recipes"
 	"github.com/cotrain/cotrain/report"
 	"github.com/cotrain/cotrain/robustness"
+	"github.com/cotrain/cotrain/roles"
 )
 
 // Run runs the plan's jobs in order, skipping finished ones (an interrupted
@@ -29,20 +29,28 @@ import (
 // table to out. Progress goes to env.Progress. The report job always runs:
 // it is cheap and gives the same table for the same results.
 func (p *Plan) Run(ctx context.Context, env recipes.Env, out io.Writer) error {
-	r := &runner{ctx: ctx, cfg: p.Config, env: env, out: out, log: env.Progress}
-	if r.log == nil {
-		r.log = io.Discard
-	}
 	start := time.Now()
-	for i, j := range p.Jobs {
-		last := i == len(p.Jobs)-1
-		if !last && j.Status() == "done" {
+	if err := p.RunJobs(ctx, env, out, p.Jobs, p.Jobs[len(p.Jobs)-1]); err != nil {
+		return err
+	}
+	fmt.Fprintf(progressOrDiscard(env), "experiment %q finished in %s (this invocation)\n", p.Config.Name, time.Since(start).Round(time.Second))
+	return nil
+}
+
+// RunJobs runs the given jobs of the plan in order, skipping finished ones
+// except always (nil: none), which runs even when done. Each job is the
+// same function whichever command runs it.
+func (p *Plan) RunJobs(ctx context.Context, env recipes.Env, out io.Writer, jobs []*Job, always *Job) error {
+	r := &runner{ctx: ctx, cfg: p.Config, env: env, out: out, log: progressOrDiscard(env)}
+	for _, j := range jobs {
+		if j != always && j.Status() == "done" {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
 			return interrupted(p)
 		}
-		fmt.Fprintf(r.log, "[%d/%d] %s\n", i+1, len(p.Jobs), j.Name)
+		n := slices.Index(p.Jobs, j) + 1
+		fmt.Fprintf(r.log, "[%d/%d] %s\n", n, len(p.Jobs), j.Name)
 		t0 := time.Now()
 		if err := j.run(r); err != nil {
 			if errors.Is(err, recipes.ErrInterrupted) || ctx.Err() != nil {
@@ -50,10 +58,16 @@ func (p *Plan) Run(ctx context.Context, env recipes.Env, out io.Writer) error {
 			}
 			return fmt.Errorf("%s: %w", j.Name, err)
 		}
-		fmt.Fprintf(r.log, "[%d/%d] done in %s\n", i+1, len(p.Jobs), time.Since(t0).Round(time.Second))
+		fmt.Fprintf(r.log, "[%d/%d] done in %s\n", n, len(p.Jobs), time.Since(t0).Round(time.Second))
 	}
-	fmt.Fprintf(r.log, "experiment %q finished in %s (this invocation)\n", p.Config.Name, time.Since(start).Round(time.Second))
 	return nil
+}
+
+func progressOrDiscard(env recipes.Env) io.Writer {
+	if env.Progress == nil {
+		return io.Discard
+	}
+	return env.Progress
 }
 
 func interrupted(p *Plan) error {
@@ -86,7 +100,7 @@ func (r *runner) recordings(path string) (*recordings.Recordings, error) {
 	if rec, ok := r.rec[path]; ok {
 		return rec, nil
 	}
-	rec, err := OpenRecordings(path)
+	rec, err := recordings.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +127,7 @@ func (r *runner) simulate(path string) error {
 	if err := recordings.Save(path, rec); err != nil {
 		return err
 	}
-	fev, err := evaluate.RecordedFEV(rec)
+	fev, err := rec.TestFEV()
 	if err != nil {
 		return err
 	}
@@ -132,7 +146,7 @@ func (r *runner) trainBaseline(dir string, seed int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = recipes.TrainClassifier(r.ctx, r.env, recipes.ClassifierJob{Dir: dir, Model: r.cfg.Model, Recipe: r.cfg.Classifier, Data: d, Seed: seed})
+	_, err = recipes.TrainClassifier(r.ctx, r.env, recipes.ClassifierJob{Dir: dir, Model: r.cfg.Model, Tap: r.cfg.Model.Tap, Recipe: r.cfg.Classifier, Data: d, Seed: seed})
 	return err
 }
 
@@ -141,7 +155,7 @@ func (r *runner) trainOracle(dir string, seed int64) error {
 	if err != nil {
 		return err
 	}
-	_, err = recipes.TrainOracle(r.ctx, r.env, recipes.OracleJob{Dir: dir, Model: r.cfg.Model, Classifier: r.cfg.Classifier,
+	_, err = recipes.TrainOracle(r.ctx, r.env, recipes.OracleJob{Dir: dir, Model: r.cfg.Model, Tap: r.cfg.Model.Tap, Classifier: r.cfg.Classifier,
 		Recipe: r.cfg.Oracle, Data: d, Seed: seed})
 	return err
 }
@@ -153,7 +167,7 @@ func (r *runner) trainPredictor(dir string, seed int64, recPath, coreFrom string
 	if err != nil {
 		return err
 	}
-	_, err = recipes.TrainPredictor(r.ctx, r.env, recipes.PredictorJob{Dir: dir, Model: r.cfg.Model, Recipe: r.cfg.Predictor,
+	_, err = recipes.TrainPredictor(r.ctx, r.env, recipes.PredictorJob{Dir: dir, Core: r.cfg.Model, Tap: r.cfg.Model.Tap, Recipe: r.cfg.Predictor,
 		Recordings: rec, Seed: seed, CoreFrom: coreFrom})
 	return err
 }
@@ -182,7 +196,7 @@ func (r *runner) shuffleResponses(in, out string) error {
 	return responses.Save(out, rs.Shuffled(r.cfg.Responses.ShuffleSeed))
 }
 
-func (r *runner) trainMTL(dir string, seed int64, respPath, ratio string) error {
+func (r *runner) trainMTL(dir string, seed int64, respPath string, ratio recipes.Ratio) error {
 	d, err := r.classifierData()
 	if err != nil {
 		return err
@@ -193,7 +207,7 @@ func (r *runner) trainMTL(dir string, seed int64, respPath, ratio string) error 
 	}
 	recipe := r.cfg.MTL
 	recipe.Ratio = ratio
-	_, err = recipes.TrainMTL(r.ctx, r.env, recipes.MTLJob{Dir: dir, Model: r.cfg.Model, Recipe: recipe, Data: d, Responses: rs, Seed: seed})
+	_, err = recipes.TrainMTL(r.ctx, r.env, recipes.MTLJob{Dir: dir, Model: r.cfg.Model, Tap: r.cfg.Model.Tap, Recipe: recipe, Data: d, Responses: rs, Seed: seed})
 	return err
 }
 
@@ -209,12 +223,8 @@ func (r *runner) evalCorruptions(dir, out string) error {
 		return err
 	}
 	e := r.cfg.Evaluation
-	table, err := corrupt.ParseTable(e.Table)
-	if err != nil {
-		return err
-	}
 	var bar *progress.Bar
-	res, err := robustness.Evaluate(r.ctx, clf, s.Test, robustness.Options{Table: table, Corruptions: e.Corruptions, Seed: e.Seed,
+	res, err := robustness.Evaluate(r.ctx, clf, s.Test, robustness.Options{Table: e.Table, FrostDir: e.FrostDir, Corruptions: e.Corruptions, Seed: e.Seed,
 		Workers: r.env.Workers, Progress: func(p robustness.Progress) {
 			if bar == nil {
 				bar = progress.New(r.env.Progress, "evaluate", p.Total, "images")
@@ -278,8 +288,8 @@ func writeJSON(path string, v any) error {
 	return atomicfile.WriteBytes(path, raw)
 }
 
-func readNeural(path string) (evaluate.NeuralReport, error) {
-	var rep evaluate.NeuralReport
+func readNeural(path string) (metrics.NeuralReport, error) {
+	var rep metrics.NeuralReport
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return rep, err
@@ -291,26 +301,26 @@ func readNeural(path string) (evaluate.NeuralReport, error) {
 }
 
 // modelResults gathers the evaluations of one model's seeds.
-func (r *runner) modelResults(l layout, name string, dirs []string, classifies, neural bool) (*evaluate.AccuracyMatrix, *report.NeuralSummary, []float64, error) {
-	var acc *evaluate.AccuracyMatrix
+func (r *runner) modelResults(l layout, name string, dirs []string, classifies, neural bool) (*metrics.AccuracyMatrix, *report.NeuralSummary, []float64, error) {
+	var acc *metrics.AccuracyMatrix
 	if classifies {
-		ms := make([]*evaluate.AccuracyMatrix, len(dirs))
+		ms := make([]*metrics.AccuracyMatrix, len(dirs))
 		for i, d := range dirs {
-			m, err := evaluate.LoadAccuracyMatrix(l.evalFile(d, corruptionsFile))
+			m, err := metrics.LoadAccuracyMatrix(l.evalFile(d, corruptionsFile))
 			if err != nil {
 				return nil, nil, nil, err
 			}
 			ms[i] = m
 		}
 		var err error
-		if acc, err = evaluate.CombineSeeds(name, ms...); err != nil {
+		if acc, err = metrics.CombineSeeds(name, ms...); err != nil {
 			return nil, nil, nil, err
 		}
 	}
 	if !neural {
 		return acc, nil, nil, nil
 	}
-	reps := make([]evaluate.NeuralReport, len(dirs))
+	reps := make([]metrics.NeuralReport, len(dirs))
 	feve := make([]float64, len(dirs))
 	for i, d := range dirs {
 		rep, err := readNeural(l.evalFile(d, v1File))
@@ -330,47 +340,45 @@ func (r *runner) modelResults(l layout, name string, dirs []string, classifies, 
 // folder and prints the table.
 func (r *runner) writeReport(l layout) error {
 	c := r.cfg
-	res := report.Results{Experiment: c.Name, Dataset: r.describeData(), Backend: r.env.Backend.Name(), Baseline: modelNames["baseline"],
-		Bootstrap: evaluate.BootstrapOptions{Replicates: c.Evaluation.Bootstrap, Seed: c.Evaluation.BootstrapSeed, Corruptions: c.Evaluation.Corruptions}}
-	kinds := c.kinds()
-	var baseline *evaluate.AccuracyMatrix
+	res := report.Results{Experiment: c.Name, Dataset: r.describeData(), Backend: r.env.Backend.Name(), Baseline: roles.Baseline.Title(),
+		Bootstrap: metrics.BootstrapOptions{Replicates: c.Evaluation.Bootstrap, Seed: c.Evaluation.BootstrapSeed, Corruptions: c.Evaluation.Corruptions}}
+	kinds := c.roles()
+	var baseline *metrics.AccuracyMatrix
 	for _, kind := range kinds {
 		dirs := make([]string, len(c.Seeds))
 		for i, s := range c.Seeds {
 			dirs[i] = l.model(kind, s)
 		}
-		classifies := kind != "monkey-predictor"
-		neural := kind != "baseline" && kind != "oracle"
-		acc, neu, _, err := r.modelResults(l, modelNames[kind], dirs, classifies, neural)
+		acc, neu, _, err := r.modelResults(l, kind.Title(), dirs, kind.Classifies(), kind.NeedsV1())
 		if err != nil {
 			return err
 		}
-		if kind == "oracle" && slices.Contains(kinds, "mtl-oracle") {
+		if kind == roles.Oracle && slices.Contains(kinds, roles.MTLOracle) {
 			// The Oracle's V1 predictivity is that of its frozen core with
 			// the fitted readout.
 			if _, neu, _, err = r.modelResults(l, "", []string{l.oracleReadout()}, false, true); err != nil {
 				return err
 			}
 		}
-		if kind == "baseline" {
+		if kind == roles.Baseline {
 			baseline = acc
 		}
-		res.Models = append(res.Models, report.Model{Name: modelNames[kind], Kind: report.Kind(kind), Accuracy: acc, Neural: neu})
+		res.Models = append(res.Models, report.Model{Name: kind.Title(), Kind: kind, Accuracy: acc, Neural: neu})
 	}
 	for _, ratio := range c.Sweep.Ratios {
 		var dirs []string
 		for _, s := range c.sweepSeeds(ratio) {
 			if c.sweepReuses(ratio, s) {
-				dirs = append(dirs, l.model("mtl-monkey", s))
+				dirs = append(dirs, l.model(roles.MTLMonkey, s))
 			} else {
 				dirs = append(dirs, l.sweepModel(ratio, s))
 			}
 		}
-		acc, _, feve, err := r.modelResults(l, "MTL-Monkey "+ratio, dirs, true, true)
+		acc, _, feve, err := r.modelResults(l, roles.MTLMonkey.Title()+" "+ratio.String(), dirs, true, true)
 		if err != nil {
 			return err
 		}
-		pts, err := report.SweepPoints(modelNames["mtl-monkey"], ratio, acc, baseline, feve, c.Evaluation.Corruptions)
+		pts, err := report.SweepPoints(roles.MTLMonkey.Title(), ratio.String(), acc, baseline, feve, c.Evaluation.Corruptions)
 		if err != nil {
 			return err
 		}

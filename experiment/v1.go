@@ -3,13 +3,10 @@ package experiment
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/data/recordings"
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/v1sim"
 )
 
@@ -51,8 +48,8 @@ type SimulateConfig struct {
 }
 
 // Selection returns the neuron selection of FEVThreshold.
-func (c V1Config) Selection() evaluate.NeuronSelection {
-	return evaluate.NeuronSelection{UseMinFEV: c.FEVThreshold >= 0, MinFEV: c.FEVThreshold}
+func (c V1Config) Selection() metrics.NeuronSelection {
+	return metrics.NeuronSelection{UseMinFEV: c.FEVThreshold >= 0, MinFEV: c.FEVThreshold}
 }
 
 func (c V1Config) validate() error {
@@ -77,25 +74,7 @@ func (c V1Config) Open(ctx context.Context) (*recordings.Recordings, error) {
 	if c.Recordings == "" {
 		return c.Simulate.Record(ctx)
 	}
-	return OpenRecordings(c.Recordings)
-}
-
-// OpenRecordings reads recordings in any supported format, chosen by the
-// path: a folder is a CSRF19 data folder, a .pkl or .pickle file the Cadena
-// et al. 2019 pickle, anything else a cotrain recordings file.
-func OpenRecordings(path string) (*recordings.Recordings, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return nil, fmt.Errorf("V1 recordings: %w", err)
-	}
-	switch ext := strings.ToLower(filepath.Ext(path)); {
-	case st.IsDir():
-		return recordings.ReadCSRF(path, recordings.DefaultCSRFConfig())
-	case ext == ".pkl" || ext == ".pickle":
-		return recordings.ReadCadena(path, recordings.DefaultCadenaConfig())
-	default:
-		return recordings.Load(path)
-	}
+	return recordings.Open(c.Recordings)
 }
 
 // Record simulates the recording: it reads the stimulus images, pads them,

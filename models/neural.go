@@ -19,25 +19,32 @@ type Readout struct {
 	Neurons int `json:"neurons"`
 }
 
-// readoutContext is the variable scope of readout k.
-func readoutContext(ctx *context.Context, k int) *context.Context {
+// GaussianHead is a neural head: one Gaussian readout per entry of
+// Readouts, each reading a core layer's feature map at learned positions,
+// followed by ELU(y−1)+1 (spec §2.3). Readout k's variables live in the
+// scope /readout/k.
+type GaussianHead struct {
+	Readouts []Readout
+	Options  nn.ReadoutOptions
+}
+
+// scope is the variable scope of readout k.
+func (GaussianHead) scope(ctx *context.Context, k int) *context.Context {
 	return ctx.In("readout").In(fmt.Sprint(k))
 }
 
-// Responses predicts the neurons of readout k from the tapped layer of the
-// core: Gaussian readout then ELU(y−1)+1 (spec §2.3), giving [N, Neurons]
-// positive rates.
-func (v VGG) Responses(ctx *context.Context, tapped *Node, k int, r Readout, opts nn.ReadoutOptions) *Node {
-	return nn.ELUPlusOne(nn.GaussianReadout(readoutContext(ctx, k), tapped, r.Neurons, opts))
+// Responses predicts the neurons of readout k from a feature map
+// [N, H, W, C]: [N, Neurons] positive rates.
+func (h GaussianHead) Responses(ctx *context.Context, features *Node, k int) *Node {
+	return nn.ELUPlusOne(nn.GaussianReadout(h.scope(ctx, k), features, h.Readouts[k].Neurons, h.Options))
 }
 
-// AllResponses runs the core on images [N, H, W, 1] and every readout on
-// its tapped layer, concatenating the neurons in readout order: [N, Σ Neurons].
-func (v VGG) AllResponses(ctx *context.Context, x *Node, readouts []Readout, opts nn.ReadoutOptions) *Node {
-	tapped := v.Core(ctx, x)
-	parts := make([]*Node, len(readouts))
-	for k, r := range readouts {
-		parts[k] = v.Responses(ctx, tapped, k, r, opts)
+// All runs every readout on the feature map and concatenates the neurons
+// in readout order: [N, Σ Neurons].
+func (h GaussianHead) All(ctx *context.Context, features *Node) *Node {
+	parts := make([]*Node, len(h.Readouts))
+	for k := range h.Readouts {
+		parts[k] = h.Responses(ctx, features, k)
 	}
 	if len(parts) == 1 {
 		return parts[0]
@@ -45,18 +52,18 @@ func (v VGG) AllResponses(ctx *context.Context, x *Node, readouts []Readout, opt
 	return graph.Concatenate(parts, 1)
 }
 
-// ReadoutL1 is Σ|w| over the feature weights of readout k, which must have
-// been built in the graph of ctx already.
-func ReadoutL1(ctx *context.Context, g *graph.Graph, k int) *Node {
-	c := readoutContext(ctx, k)
+// L1 is Σ|w| over the feature weights of readout k, which must have been
+// built in the graph of ctx already.
+func (h GaussianHead) L1(ctx *context.Context, g *graph.Graph, k int) *Node {
+	c := h.scope(ctx, k)
 	w := c.GetVariableByScopeAndName(c.Scope(), "features")
 	return graph.ReduceAllSum(graph.Abs(w.ValueGraph(g)))
 }
 
-// TotalNeurons is the number of neurons over all readouts.
-func TotalNeurons(readouts []Readout) int {
+// Neurons is the number of neurons over all readouts.
+func (h GaussianHead) Neurons() int {
 	n := 0
-	for _, r := range readouts {
+	for _, r := range h.Readouts {
 		n += r.Neurons
 	}
 	return n

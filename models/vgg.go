@@ -6,6 +6,7 @@ package models
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -88,8 +89,8 @@ func (v VGG) Validate() error {
 		return fmt.Errorf("vgg: dropout %v must be in [0, 1)", v.Dropout)
 	}
 	if v.Tap != "" {
-		if _, _, err := v.tapIndex(); err != nil {
-			return err
+		if _, err := v.layerIndices([]string{v.Tap}); err != nil {
+			return fmt.Errorf("vgg: tap: %w", err)
 		}
 	}
 	if v.Init != "" && v.Init != InitVGG && v.Init != InitPyTorch {
@@ -98,23 +99,18 @@ func (v VGG) Validate() error {
 	return nil
 }
 
-// CoreScopes lists the variable scopes of the layers up to and including
-// the tap: what the Oracle freezes.
-func (v VGG) CoreScopes() []string {
-	s, k, err := v.tapIndex()
+// ScopesThrough lists the variable scopes of the layers up to and
+// including layer: what a frozen core holds.
+func (v VGG) ScopesThrough(layer string) ([]string, error) {
+	idx, err := v.layerIndices([]string{layer})
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	var scopes []string
-	for i := 0; i <= s; i++ {
-		for j := range v.Stages[i] {
-			if i == s && j > k {
-				break
-			}
-			scopes = append(scopes, "/features/"+convName(i, j))
-		}
+	for _, name := range v.Layers()[:idx[0]+1] {
+		scopes = append(scopes, "/features/"+name)
 	}
-	return scopes
+	return scopes, nil
 }
 
 // convOptions returns the convolution options of the configured
@@ -125,15 +121,6 @@ func (v VGG) convOptions(x *Node, out, k int) nn.ConvOptions {
 	}
 	shape := []int{k, k, x.Shape().Dimensions[3], out}
 	return nn.ConvOptions{WeightInit: nn.PyTorchDefaultWeights, BiasInit: nn.PyTorchDefaultBias(shape)}
-}
-
-// tapIndex parses Tap ("convS_K") into a stage and convolution index.
-func (v VGG) tapIndex() (stage, conv int, err error) {
-	if _, err := fmt.Sscanf(v.Tap, "conv%d_%d", &stage, &conv); err != nil || stage < 1 || conv < 1 ||
-		stage > len(v.Stages) || conv > len(v.Stages[stage-1]) {
-		return 0, 0, fmt.Errorf("vgg: tap %q is not a convolution of this network (convS_K with S ≤ %d)", v.Tap, len(v.Stages))
-	}
-	return stage - 1, conv - 1, nil
 }
 
 // MinInput is the smallest input side the pooling stack accepts.
@@ -149,32 +136,64 @@ func (v VGG) block(ctx *context.Context, x *Node, name string, out int) *Node {
 	return nn.ReLU(nn.BatchNorm(c.In("bn"), y))
 }
 
-// layers runs convolutions (s, k) from `from` (inclusive) to `to`
-// (exclusive), in execution order, with the pools after each stage that
-// the range runs past.
-func (v VGG) layers(ctx *context.Context, x *Node, from, to [2]int) *Node {
-	features := ctx.In("features")
+// convs lists the convolutions in execution order as (stage, index) pairs.
+func (v VGG) convs() [][2]int {
+	var out [][2]int
 	for s := range v.Stages {
-		for k, ch := range v.Stages[s] {
-			pos := [2]int{s, k}
-			if less(pos, from) || !less(pos, to) {
-				continue
-			}
-			x = v.block(features, x, convName(s, k), ch)
-			// A stage's pool follows its last convolution, unless the range
-			// ends there (the core ends at a tap that closes a stage).
-			if k == len(v.Stages[s])-1 && less([2]int{s + 1, 0}, to) {
-				x = nn.MaxPool2(x)
-			}
+		for k := range v.Stages[s] {
+			out = append(out, [2]int{s, k})
 		}
 	}
-	return x
+	return out
 }
 
-func less(a, b [2]int) bool { return a[0] < b[0] || (a[0] == b[0] && a[1] < b[1]) }
+// Layers lists the names of the convolutions in execution order: the
+// layers Features and Forward accept.
+func (v VGG) Layers() []string {
+	var names []string
+	for _, c := range v.convs() {
+		names = append(names, convName(c[0], c[1]))
+	}
+	return names
+}
 
-// end is a position after every convolution.
-var end = [2]int{1 << 30, 0}
+// layerIndices maps layer names to positions in convs.
+func (v VGG) layerIndices(layers []string) ([]int, error) {
+	idx := make([]int, len(layers))
+	all := v.Layers()
+	for i, name := range layers {
+		j := slices.Index(all, name)
+		if j < 0 {
+			return nil, fmt.Errorf("vgg: layer %q is not a convolution of this network (%s … %s)", name, all[0], all[len(all)-1])
+		}
+		idx[i] = j
+	}
+	return idx, nil
+}
+
+// run applies the convolutions in execution order, each stage's last one
+// followed by its pool, and stops after convolution last (an index into
+// convs; -1 runs them all, pools included). It returns the output of the
+// last layer run and the activations of the convolutions at want.
+func (v VGG) run(ctx *context.Context, x *Node, last int, want []int) (*Node, []*Node) {
+	features := ctx.In("features")
+	taps := make([]*Node, len(want))
+	for i, c := range v.convs() {
+		x = v.block(features, x, convName(c[0], c[1]), v.Stages[c[0]][c[1]])
+		for j, w := range want {
+			if w == i {
+				taps[j] = x
+			}
+		}
+		if i == last {
+			break
+		}
+		if c[1] == len(v.Stages[c[0]])-1 {
+			x = nn.MaxPool2(x)
+		}
+	}
+	return x, taps
+}
 
 // broadcastInput turns an [N, H, W, 1] image into InputChannels identical channels.
 func (v VGG) broadcastInput(x *Node) *Node {
@@ -185,38 +204,37 @@ func (v VGG) broadcastInput(x *Node) *Node {
 	return x
 }
 
-// Core runs the shared layers, from the input image [N, H, W, 1] to the
-// tapped layer (included).
-func (v VGG) Core(ctx *context.Context, x *Node) *Node {
-	s, k, err := v.tapIndex()
+// Features runs the network on images [N, H, W, 1] only as far as the
+// deepest of the named layers and returns their activations (each
+// convolution's output after batch norm and ReLU, before any pool).
+func (v VGG) Features(ctx *context.Context, x *Node, layers ...string) []*Node {
+	idx, err := v.layerIndices(layers)
 	if err != nil {
 		panic(err)
 	}
-	return v.layers(ctx, v.broadcastInput(x), [2]int{0, 0}, [2]int{s, k + 1})
+	_, taps := v.run(ctx, v.broadcastInput(x), slices.Max(idx), idx)
+	return taps
 }
 
-// Classifier runs the layers above the tap and the readout, giving logits [N, Classes].
-func (v VGG) Classifier(ctx *context.Context, tapped *Node) *Node {
-	s, k, err := v.tapIndex()
+// Forward runs the whole network on images [N, H, W, 1] and returns the
+// logits [N, Classes] and the activations of the named layers.
+func (v VGG) Forward(ctx *context.Context, x *Node, layers ...string) (*Node, []*Node) {
+	idx, err := v.layerIndices(layers)
 	if err != nil {
 		panic(err)
 	}
-	// A tap on a stage's last convolution is followed by that stage's pool.
-	x := tapped
-	if k == len(v.Stages[s])-1 {
-		x = nn.MaxPool2(x)
-	}
-	x = v.layers(ctx, x, [2]int{s, k + 1}, end)
-	return v.head(ctx, x)
+	y, taps := v.run(ctx, v.broadcastInput(x), -1, idx)
+	return v.head(ctx, y), taps
 }
 
 // Logits runs the whole classifier on images [N, H, W, 1].
 func (v VGG) Logits(ctx *context.Context, x *Node) *Node {
-	if v.Tap != "" {
-		return v.Classifier(ctx, v.Core(ctx, x))
-	}
-	return v.head(ctx, v.layers(ctx, v.broadcastInput(x), [2]int{0, 0}, end))
+	logits, _ := v.Forward(ctx, x)
+	return logits
 }
+
+// NumClasses is the number of output classes.
+func (v VGG) NumClasses() int { return v.Classes }
 
 func (v VGG) head(ctx *context.Context, x *Node) *Node {
 	h := ctx.In("classifier")

@@ -54,8 +54,8 @@ func TestGraphMatchesSummary(t *testing.T) {
 	var tapShape, logitShape shapes.Shape
 	_, err = context.ExecOnceN(b, ctx, func(ctx *context.Context, g *graph.Graph) []*graph.Node {
 		x := graph.Zeros(g, shapes.Make(dtypes.Float32, 2, 16, 16, 1))
-		tap := v.Core(ctx, x)
-		logits := v.Classifier(ctx, tap)
+		logits, taps := v.Forward(ctx, x, v.Tap)
+		tap := taps[0]
 		tapShape, logitShape = tap.Shape(), logits.Shape()
 		return []*graph.Node{logits}
 	})
@@ -113,8 +113,8 @@ func TestTapClosingStage(t *testing.T) {
 	var tap, direct, split shapes.Shape
 	out, err := context.ExecOnceN(b, ctx, func(ctx *context.Context, g *graph.Graph) []*graph.Node {
 		x := graph.Ones(g, shapes.Make(dtypes.Float32, 2, 16, 16, 1))
-		core := v.Core(ctx, x)
-		whole := v.Logits(ctx, x)
+		core := v.Features(ctx, x, v.Tap)[0]
+		whole, _ := v.Forward(ctx, x, v.Tap)
 		noTap := v
 		noTap.Tap = ""
 		plain := noTap.Logits(ctx, x)

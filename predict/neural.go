@@ -9,21 +9,20 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/data/recordings"
 	"github.com/cotrain/cotrain/data/responses"
-	"github.com/cotrain/cotrain/engine"
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/nn"
-	"github.com/cotrain/cotrain/recipes"
 )
 
 // Neural is a trained model with a neural head (a predictor or a
 // co-trained model) ready to predict responses in eval mode: batch norm
 // with running statistics, each readout reading at its mean position μ.
 type Neural struct {
-	Info    recipes.RunInfo
+	Info    checkpoint.RunInfo
 	Dir     string
 	neurons int
 	exec    *gctx.Exec
@@ -31,16 +30,22 @@ type Neural struct {
 
 // LoadNeural loads the model with a neural head trained in dir.
 func LoadNeural(b backends.Backend, dir string) (*Neural, error) {
-	info, g, err := load(dir, recipes.KindPredictor, recipes.KindMTL)
+	info, g, err := checkpoint.LoadRun(dir, checkpoint.KindPredictor, checkpoint.KindMTL)
 	if err != nil {
 		return nil, err
 	}
 	if len(info.Readouts) == 0 {
-		return nil, fmt.Errorf("%s: %s lists no readouts", dir, recipes.RunFile)
+		return nil, fmt.Errorf("%s: %s lists no readouts", dir, checkpoint.RunFile)
 	}
-	m := &Neural{Info: info, Dir: dir, neurons: models.TotalNeurons(info.Readouts)}
-	m.exec, err = engine.Compile(b, g, func(ctx *gctx.Context, x *graph.Node) *graph.Node {
-		return info.Model.AllResponses(ctx, x, info.Readouts, nn.ReadoutOptions{})
+	core, err := info.Core()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
+	head := models.GaussianHead{Readouts: info.Readouts}
+	layer := info.NeuralLayer()
+	m := &Neural{Info: info, Dir: dir, neurons: head.Neurons()}
+	m.exec, err = nn.Compile(b, g, func(ctx *gctx.Context, x *graph.Node) *graph.Node {
+		return head.All(ctx, core.Features(ctx, x, layer)[0])
 	})
 	if err != nil {
 		return nil, err
@@ -54,7 +59,7 @@ func (m *Neural) Neurons() int { return m.neurons }
 // Predict returns the responses to a batch of n images (n×H×W×1, normalized
 // as the model was trained), n×Neurons values row-major.
 func (m *Neural) Predict(x []float32, n, h, w int) ([]float32, error) {
-	out, err := engine.Call(m.exec, tensors.FromFlatDataAndDimensions(x, n, h, w, 1))
+	out, err := nn.Call(m.exec, tensors.FromFlatDataAndDimensions(x, n, h, w, 1))
 	if err != nil {
 		return nil, fmt.Errorf("predicting responses: %w", err)
 	}
@@ -144,19 +149,19 @@ func (m *Neural) predictRecorded(ctx context.Context, rec *recordings.Recordings
 // repeat-average correlations, FEV, FEVe and oracle correlations, with
 // means over the neurons sel selects. The model's readouts must cover the
 // recording's neurons in session order.
-func (m *Neural) EvaluateV1(ctx context.Context, rec *recordings.Recordings, sel evaluate.NeuronSelection) (evaluate.NeuralReport, error) {
+func (m *Neural) EvaluateV1(ctx context.Context, rec *recordings.Recordings, sel metrics.NeuronSelection) (metrics.NeuralReport, error) {
 	if n := rec.NumNeurons(); n != m.neurons {
-		return evaluate.NeuralReport{}, fmt.Errorf("the model in %s predicts %d neurons, the recording has %d", m.Dir, m.neurons, n)
+		return metrics.NeuralReport{}, fmt.Errorf("the model in %s predicts %d neurons, the recording has %d", m.Dir, m.neurons, n)
 	}
 	if h, w := m.Info.Input[0], m.Info.Input[1]; h != rec.Images.H || w != rec.Images.W {
-		return evaluate.NeuralReport{}, fmt.Errorf("the model in %s takes %d×%d images, the recording has %d×%d",
+		return metrics.NeuralReport{}, fmt.Errorf("the model in %s takes %d×%d images, the recording has %d×%d",
 			m.Dir, h, w, rec.Images.H, rec.Images.W)
 	}
 	pred, err := m.predictRecorded(ctx, rec, TestImages(rec))
 	if err != nil {
-		return evaluate.NeuralReport{}, err
+		return metrics.NeuralReport{}, err
 	}
-	return evaluate.RecordedTest(rec, pred, sel)
+	return rec.TestMetrics(pred, sel)
 }
 
 // TestImages lists the image rows of a recording's test trials.

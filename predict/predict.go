@@ -7,8 +7,6 @@ package predict
 import (
 	"context"
 	"fmt"
-	"path/filepath"
-	"slices"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -17,46 +15,31 @@ import (
 
 	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
-	"github.com/cotrain/cotrain/engine"
 	"github.com/cotrain/cotrain/nn"
-	"github.com/cotrain/cotrain/recipes"
 )
 
 // Classifier is a trained classifier ready to predict.
 type Classifier struct {
-	Info recipes.RunInfo
+	Info checkpoint.RunInfo
 	b    backends.Backend
 	g    *gctx.Context
 	exec *gctx.Exec
 }
 
-// load reads a run directory's description and model weights, checking
-// that it holds one of the given kinds.
-func load(dir string, kinds ...string) (recipes.RunInfo, *gctx.Context, error) {
-	info, err := recipes.ReadRunInfo(dir)
-	if err != nil {
-		return info, nil, err
-	}
-	if !slices.Contains(kinds, info.Kind) {
-		return info, nil, fmt.Errorf("%s holds a %s model; this needs one of %v", dir, info.Kind, kinds)
-	}
-	g := gctx.New()
-	if err := checkpoint.Load(filepath.Join(dir, recipes.ModelFile), g); err != nil {
-		return info, nil, fmt.Errorf("%w (is training in %s finished?)", err, dir)
-	}
-	return info, g.Reuse(), nil
-}
-
 // LoadClassifier loads the classifier trained in dir (its run.json and
 // model.npz): a Baseline, an Oracle or a co-trained model.
 func LoadClassifier(b backends.Backend, dir string) (*Classifier, error) {
-	info, g, err := load(dir, recipes.KindClassifier, recipes.KindMTL)
+	info, g, err := checkpoint.LoadRun(dir, checkpoint.KindClassifier, checkpoint.KindMTL)
 	if err != nil {
 		return nil, err
 	}
+	net, err := info.Network()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", dir, err)
+	}
 	c := &Classifier{Info: info, b: b, g: g}
-	c.exec, err = engine.Compile(b, g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
-		logits := info.Model.Logits(ctx, x)
+	c.exec, err = nn.Compile(b, g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
+		logits := net.Logits(ctx, x)
 		return graph.ArgMax(logits, 1), nn.Correct(logits, labels)
 	})
 	if err != nil {
@@ -69,7 +52,7 @@ func LoadClassifier(b backends.Backend, dir string) (*Classifier, error) {
 // (n×H×W×1, normalized as the model was trained).
 func (c *Classifier) Predict(x []float32, n, h, w int) ([]int, error) {
 	labels := make([]int32, n)
-	out, err := engine.Call(c.exec, tensors.FromFlatDataAndDimensions(x, n, h, w, 1), tensors.FromFlatDataAndDimensions(labels, n))
+	out, err := nn.Call(c.exec, tensors.FromFlatDataAndDimensions(x, n, h, w, 1), tensors.FromFlatDataAndDimensions(labels, n))
 	if err != nil {
 		return nil, fmt.Errorf("predicting: %w", err)
 	}

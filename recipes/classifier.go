@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -17,35 +18,9 @@ import (
 
 	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
-	"github.com/cotrain/cotrain/engine"
-	"github.com/cotrain/cotrain/internal/atomicfile"
 	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/nn"
 )
-
-// RunFile describes a trained model in its run directory: enough to rebuild
-// and evaluate it.
-const RunFile = "run.json"
-
-// Kinds of trained models in RunInfo.
-const (
-	KindClassifier = "classifier" // a classifier: Baseline, Oracle
-	KindPredictor  = "predictor"  // a neural predictor: Monkey Predictor, the Oracle's readout
-	KindMTL        = "mtl"        // a co-trained model with both heads
-)
-
-// RunInfo is the content of RunFile.
-type RunInfo struct {
-	Kind      string         `json:"kind"` // KindClassifier, KindPredictor or KindMTL
-	Model     models.VGG     `json:"model"`
-	Normalize data.Normalize `json:"normalize"`
-	Classes   []string       `json:"classes,omitempty"`
-	// Readouts lists the neural head's readouts (predictors and co-trained
-	// models).
-	Readouts []models.Readout `json:"readouts,omitempty"`
-	Seed     int64            `json:"seed"`
-	Input    [2]int           `json:"input"` // H, W
-}
 
 // ClassifierData are the images a classifier trains on.
 type ClassifierData struct {
@@ -67,10 +42,12 @@ type ClassifierData struct {
 // ClassifierJob is one classifier training run.
 type ClassifierJob struct {
 	Dir    string
-	Model  models.VGG
+	Model  models.Network
 	Recipe ClassifierConfig
 	Data   ClassifierData
 	Seed   int64
+	// Tap names the layer representation matching compares (Consistency).
+	Tap string
 	// InitFrom loads the variables under the Frozen scopes from this model
 	// file before training (e.g. the Oracle's noise-trained core).
 	InitFrom string
@@ -175,27 +152,6 @@ func inScopes(scope string, scopes []string) bool {
 	return false
 }
 
-func writeRunInfo(dir string, info RunInfo) error {
-	raw, err := json.MarshalIndent(info, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(filepath.Join(dir, RunFile), raw)
-}
-
-// ReadRunInfo reads a run directory's description.
-func ReadRunInfo(dir string) (RunInfo, error) {
-	var info RunInfo
-	raw, err := os.ReadFile(filepath.Join(dir, RunFile))
-	if err != nil {
-		return info, fmt.Errorf("%s is not a trained model directory (no %s): %w", dir, RunFile, err)
-	}
-	if err := json.Unmarshal(raw, &info); err != nil {
-		return info, fmt.Errorf("%s: %w", filepath.Join(dir, RunFile), err)
-	}
-	return info, nil
-}
-
 // TrainClassifier trains (or resumes, or returns the finished) classifier
 // of job in job.Dir.
 func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*ClassifierResult, error) {
@@ -205,8 +161,12 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 	if err := job.Recipe.Validate(); err != nil {
 		return nil, fmt.Errorf("classifier recipe: %w", err)
 	}
-	configHash, err := hash(job.Model, job.Recipe, job.Seed, job.Data.Train.Name(), job.Data.Train.Len(),
-		job.Data.Validation.Name(), job.Data.Validation.Len(), job.InitFrom, job.Frozen, job.Consistency,
+	spec, err := models.SpecOf(job.Model)
+	if err != nil {
+		return nil, err
+	}
+	configHash, err := hash(spec, job.Recipe, job.Seed, job.Data.Train.Name(), job.Data.Train.Len(),
+		job.Data.Validation.Name(), job.Data.Validation.Len(), job.InitFrom, job.Frozen, job.Consistency, job.Tap,
 		job.Data.TrainPipeline.NumViews(), job.Data.ValidationPipeline.NumViews(), job.Data.ResampleValidation)
 	if err != nil {
 		return nil, err
@@ -219,6 +179,9 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 	if err != nil {
 		return nil, err
 	}
+	if job.Consistency > 0 && !slices.Contains(job.Model.Layers(), job.Tap) {
+		return nil, fmt.Errorf("representation matching compares layer %q, which the model does not have (layers: %v)", job.Tap, job.Model.Layers())
+	}
 	if views, _, _ := train.Size(); (job.Consistency > 0) != (views == 2) {
 		return nil, fmt.Errorf("consistency %v with a %d-view training pipeline: representation matching needs exactly two views", job.Consistency, views)
 	}
@@ -226,18 +189,18 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 	if err := os.MkdirAll(job.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeRunInfo(job.Dir, RunInfo{Kind: KindClassifier, Model: job.Model, Normalize: job.Data.Normalize,
+	if err := checkpoint.WriteRunInfo(job.Dir, checkpoint.RunInfo{Kind: checkpoint.KindClassifier, Model: spec, Normalize: job.Data.Normalize,
 		Classes: job.Data.Train.Classes(), Seed: job.Seed, Input: [2]int{h, w}}); err != nil {
 		return nil, err
 	}
 	l := &loop{dir: job.Dir, configHash: configHash, mode: nn.Max, lr: job.Recipe.Optimizer.LR,
 		plateau: job.Recipe.Plateau, stopping: job.Recipe.Stopping, dtype: dtypes.Float32, objective: "validation accuracy %"}
-	_, statErr := os.Stat(filepath.Join(job.Dir, StateFile))
+	_, statErr := os.Stat(filepath.Join(job.Dir, checkpoint.StateFile))
 	if err := freeze(g, job.Frozen, job.InitFrom, statErr != nil); err != nil {
 		return nil, err
 	}
 	opt := &nn.SGD{LR: job.Recipe.Optimizer.LR, Momentum: job.Recipe.Optimizer.Momentum, WeightDecay: job.Recipe.Optimizer.WeightDecay}
-	t := &classifierTrainer{env: env, g: g, model: job.Model, opt: opt, train: train, val: val,
+	t := &classifierTrainer{env: env, g: g, model: job.Model, tap: job.Tap, opt: opt, train: train, val: val,
 		consistency: job.Consistency, resample: job.Data.ResampleValidation}
 	res, err := l.run(ctx, env, g, t)
 	if res == nil {
@@ -250,7 +213,8 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 type classifierTrainer struct {
 	env         Env
 	g           *gctx.Context
-	model       models.VGG
+	model       models.Network
+	tap         string // the layer representation matching compares
 	opt         nn.Optimizer
 	train, val  *data.Loader
 	consistency float64 // λ of representation matching (two views) or 0
@@ -268,7 +232,7 @@ func (t *classifierTrainer) build() error {
 		return nil
 	}
 	var err error
-	t.step, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
+	t.step, err = nn.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) (*graph.Node, *graph.Node) {
 		g := x.Graph()
 		ctx.SetTraining(g, true)
 		if t.consistency <= 0 {
@@ -280,8 +244,9 @@ func (t *classifierTrainer) build() error {
 		// Both views pass through the network as one 2N batch, as in the
 		// original; the labels belong to the first view.
 		n := labels.Shape().Dimensions[0]
-		tapped := t.model.Core(ctx, x)
-		first := graph.Slice(t.model.Classifier(ctx, tapped), graph.AxisRange(0, n))
+		logits, taps := t.model.Forward(ctx, x, t.tap)
+		tapped := taps[0]
+		first := graph.Slice(logits, graph.AxisRange(0, n))
 		ce := nn.CrossEntropy(first, labels)
 		loss := graph.Add(ce, graph.MulScalar(nn.CosineDistance(graph.Slice(tapped, graph.AxisRange(0, n)),
 			graph.Slice(tapped, graph.AxisRange(n, 2*n))), t.consistency))
@@ -291,7 +256,7 @@ func (t *classifierTrainer) build() error {
 	if err != nil {
 		return err
 	}
-	t.eval, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) *graph.Node {
+	t.eval, err = nn.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) *graph.Node {
 		return nn.Correct(t.model.Logits(ctx, x), labels)
 	})
 	return err
@@ -316,7 +281,7 @@ func (t *classifierTrainer) epoch(ctx context.Context, epoch int, report func(do
 			return nil, err
 		}
 		x, y := batchTensors(b)
-		out, err := engine.Call(t.step, x, y)
+		out, err := nn.Call(t.step, x, y)
 		if err != nil {
 			return nil, fmt.Errorf("training step: %w", err)
 		}

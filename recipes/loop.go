@@ -39,13 +39,6 @@ var ErrInterrupted = errors.New("training interrupted")
 // or infinite.
 var ErrDiverged = errors.New("training diverged")
 
-// Files of a run directory.
-const (
-	StateFile   = "state.json"   // the loop's state after the last completed epoch
-	MetricsFile = "metrics.json" // one record per epoch
-	ModelFile   = "model.npz"    // the final (best) model weights
-)
-
 // EpochRecord is one epoch's entry in the metrics log.
 type EpochRecord struct {
 	Epoch     int                `json:"epoch"`
@@ -98,10 +91,33 @@ type LoopResult struct {
 	History       []EpochRecord
 }
 
+// ReadResult reads the result of the finished run in dir from its state
+// file.
+func ReadResult(dir string) (*LoopResult, error) {
+	path := filepath.Join(dir, checkpoint.StateFile)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("no training state in %s: %w", dir, err)
+	}
+	var s runState
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("%s is damaged: %w", path, err)
+	}
+	if !s.Finished {
+		return nil, fmt.Errorf("the run in %s has not finished (%d epochs so far)", dir, s.Epoch)
+	}
+	return s.result(), nil
+}
+
+// result summarizes the run.
+func (s *runState) result() *LoopResult {
+	return &LoopResult{Epochs: s.Epoch, BestEpoch: s.Stopping.BestEpoch, BestObjective: s.Stopping.Best, History: s.History}
+}
+
 func (l *loop) path(name string) string { return filepath.Join(l.dir, name) }
 
 func (l *loop) loadState() (*runState, error) {
-	raw, err := os.ReadFile(l.path(StateFile))
+	raw, err := os.ReadFile(l.path(checkpoint.StateFile))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -110,7 +126,7 @@ func (l *loop) loadState() (*runState, error) {
 	}
 	var s runState
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("%s is damaged (%v); delete the run directory %s to start over", l.path(StateFile), err, l.dir)
+		return nil, fmt.Errorf("%s is damaged (%v); delete the run directory %s to start over", l.path(checkpoint.StateFile), err, l.dir)
 	}
 	if s.ConfigHash != l.configHash {
 		return nil, fmt.Errorf("run directory %s was started with a different configuration or seed; "+
@@ -124,14 +140,14 @@ func (l *loop) saveState(s *runState) error {
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteBytes(l.path(StateFile), raw); err != nil {
+	if err := atomicfile.WriteBytes(l.path(checkpoint.StateFile), raw); err != nil {
 		return err
 	}
 	hist, err := json.MarshalIndent(s.History, "", "  ")
 	if err != nil {
 		return err
 	}
-	return atomicfile.WriteBytes(l.path(MetricsFile), hist)
+	return atomicfile.WriteBytes(l.path(checkpoint.MetricsFile), hist)
 }
 
 // run trains until early stopping ends the run, checkpointing every epoch.
@@ -241,7 +257,7 @@ func (l *loop) finish(st *runState, g *gctx.Context) (*LoopResult, error) {
 	if err := checkpoint.Load(l.path(st.Best), g); err != nil {
 		return nil, fmt.Errorf("restoring the best model: %w", err)
 	}
-	if err := checkpoint.Save(l.path(ModelFile), g, checkpoint.Model); err != nil {
+	if err := checkpoint.Save(l.path(checkpoint.ModelFile), g, checkpoint.Model); err != nil {
 		return nil, err
 	}
 	if !st.Finished {
@@ -250,10 +266,10 @@ func (l *loop) finish(st *runState, g *gctx.Context) (*LoopResult, error) {
 			return nil, err
 		}
 	}
-	res := &LoopResult{Epochs: st.Epoch, BestEpoch: st.Stopping.BestEpoch, BestObjective: st.Stopping.Best, History: st.History}
+	res := st.result()
 	if st.Diverged != "" {
 		return res, fmt.Errorf("%w: %s; the best model (epoch %d, %s %.4g) is in %s — lower the learning rate and run again in a new directory",
-			ErrDiverged, st.Diverged, res.BestEpoch, l.objective, res.BestObjective, l.path(ModelFile))
+			ErrDiverged, st.Diverged, res.BestEpoch, l.objective, res.BestObjective, l.path(checkpoint.ModelFile))
 	}
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,11 +16,11 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/data/recordings"
 	"github.com/cotrain/cotrain/data/responses"
-	"github.com/cotrain/cotrain/engine"
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/nn"
 )
@@ -32,7 +33,7 @@ type MTLConfig struct {
 	Optimizer SGDConfig `toml:"optimizer"`
 	// Ratio is the batch ratio "p:q": p neural batches for every q
 	// classification batches (the paper's sweep runs 5:1 … 1:15).
-	Ratio string `toml:"ratio"`
+	Ratio Ratio `toml:"ratio"`
 	// DecayLossWeights applies weight decay to the learned log-variances
 	// s_c and s_n, as the original did (docs/fidelity.md).
 	DecayLossWeights bool `toml:"decay_loss_weights"`
@@ -53,7 +54,7 @@ func PaperMTL() MTLConfig {
 	return MTLConfig{
 		Batch:     128,
 		Optimizer: SGDConfig{LR: 0.1, Momentum: 0.75, WeightDecay: 5e-4},
-		Ratio:     "1:1",
+		Ratio:     Ratio{Neural: 1, Classification: 1},
 		Readout:   ReadoutConfig{InitMuRange: 0.3, InitSigmaRange: 0.6},
 		Plateau:   PlateauConfig{Factor: 0.3, Patience: 5, Threshold: 1e-4, ThresholdMode: "abs", MinLR: 1e-4},
 		Stopping:  StoppingConfig{Patience: 5, DecaySteps: 5, MaxEpochs: 407, Tolerance: 1e-4},
@@ -68,8 +69,8 @@ func (c MTLConfig) Validate() error {
 	if err := c.Optimizer.validate(); err != nil {
 		return err
 	}
-	if _, _, err := ParseRatio(c.Ratio); err != nil {
-		return err
+	if c.Ratio.Neural < 1 || c.Ratio.Classification < 1 {
+		return fmt.Errorf("batch ratio %s: need positive batch counts", c.Ratio)
 	}
 	if c.ReadoutL1 < 0 {
 		return fmt.Errorf("readout_l1 = %v must not be negative", c.ReadoutL1)
@@ -80,10 +81,19 @@ func (c MTLConfig) Validate() error {
 	return c.Stopping.validate()
 }
 
+// Ratio is a batch ratio of co-training, reduced: Neural neural batches
+// for every Classification classification batches. In files and on the
+// command line it is written "p:q" (the paper's sweep runs 5:1 … 1:15).
+type Ratio struct {
+	Neural, Classification int
+}
+
 // ParseRatio reads a batch ratio "p:q" (neural : classification) and
 // reduces it.
-func ParseRatio(s string) (p, q int, err error) {
+func ParseRatio(s string) (Ratio, error) {
+	var p, q int
 	a, b, ok := strings.Cut(s, ":")
+	var err error
 	if ok {
 		p, err = strconv.Atoi(strings.TrimSpace(a))
 		if err == nil {
@@ -91,10 +101,26 @@ func ParseRatio(s string) (p, q int, err error) {
 		}
 	}
 	if !ok || err != nil || p < 1 || q < 1 {
-		return 0, 0, fmt.Errorf("batch ratio %q must be \"p:q\" with positive integers (neural : classification batches, e.g. \"1:3\")", s)
+		return Ratio{}, fmt.Errorf("batch ratio %q must be \"p:q\" with positive integers (neural : classification batches, e.g. \"1:3\")", s)
 	}
 	g := gcd(p, q)
-	return p / g, q / g, nil
+	return Ratio{Neural: p / g, Classification: q / g}, nil
+}
+
+// String writes the ratio as "p:q".
+func (r Ratio) String() string { return fmt.Sprintf("%d:%d", r.Neural, r.Classification) }
+
+// MarshalText writes the ratio as "p:q".
+func (r Ratio) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads "p:q" as ParseRatio does.
+func (r *Ratio) UnmarshalText(text []byte) error {
+	v, err := ParseRatio(string(text))
+	if err != nil {
+		return err
+	}
+	*r = v
+	return nil
 }
 
 func gcd(a, b int) int {
@@ -112,8 +138,10 @@ func NeuralBatches(i, p, q int) int { return (i+1)*p/q - i*p/q }
 
 // MTLJob is one co-training run.
 type MTLJob struct {
-	Dir    string
-	Model  models.VGG
+	Dir   string
+	Model models.Network
+	// Tap is the layer the neural readout reads (conv3_1).
+	Tap    string
 	Recipe MTLConfig
 	Data   ClassifierData
 	// Responses are the neural targets, one row per image of Data.Train.
@@ -134,8 +162,8 @@ func TrainMTL(ctx context.Context, env Env, job MTLJob) (*MTLResult, error) {
 	if err := job.Model.Validate(); err != nil {
 		return nil, err
 	}
-	if job.Model.Tap == "" {
-		return nil, fmt.Errorf("co-training needs the model's tap (e.g. conv3_1) for the neural readout")
+	if !slices.Contains(job.Model.Layers(), job.Tap) {
+		return nil, fmt.Errorf("co-training needs the layer the neural readout reads (e.g. conv3_1); %q is not one of %v", job.Tap, job.Model.Layers())
 	}
 	if err := job.Recipe.Validate(); err != nil {
 		return nil, fmt.Errorf("co-training recipe: %w", err)
@@ -145,8 +173,12 @@ func TrainMTL(ctx context.Context, env Env, job MTLJob) (*MTLResult, error) {
 		return nil, fmt.Errorf("the response set (of %s) has %d images, the classification training set %s has %d; "+
 			"make it for the training images", rs.Source, rs.Images, job.Data.Train.Name(), job.Data.Train.Len())
 	}
-	p, q, _ := ParseRatio(job.Recipe.Ratio)
-	configHash, err := hash(job.Model, job.Recipe, job.Seed, job.Data.Train.Name(), job.Data.Train.Len(),
+	p, q := job.Recipe.Ratio.Neural, job.Recipe.Ratio.Classification
+	spec, err := models.SpecOf(job.Model)
+	if err != nil {
+		return nil, err
+	}
+	configHash, err := hash(spec, job.Tap, job.Recipe, job.Seed, job.Data.Train.Name(), job.Data.Train.Len(),
 		job.Data.Validation.Name(), job.Data.Validation.Len(), rs.Source, rs.Meta, rs.Neurons, p, q)
 	if err != nil {
 		return nil, err
@@ -186,11 +218,12 @@ func TrainMTL(ctx context.Context, env Env, job MTLJob) (*MTLResult, error) {
 	if err := os.MkdirAll(job.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeRunInfo(job.Dir, RunInfo{Kind: KindMTL, Model: job.Model, Normalize: job.Data.Normalize,
+	if err := checkpoint.WriteRunInfo(job.Dir, checkpoint.RunInfo{Kind: checkpoint.KindMTL, Model: spec, Tap: job.Tap, Normalize: job.Data.Normalize,
 		Classes: job.Data.Train.Classes(), Readouts: []models.Readout{readout}, Seed: job.Seed, Input: [2]int{h, w}}); err != nil {
 		return nil, err
 	}
-	t := &mtlTrainer{env: env, g: g, model: job.Model, cfg: job.Recipe, readout: readout, rs: rs, p: p, q: q,
+	head := models.GaussianHead{Readouts: []models.Readout{readout}, Options: job.Recipe.Readout.options()}
+	t := &mtlTrainer{env: env, g: g, model: job.Model, tap: job.Tap, head: head, cfg: job.Recipe, rs: rs, p: p, q: q,
 		opt:   &nn.SGD{LR: job.Recipe.Optimizer.LR, Momentum: job.Recipe.Optimizer.Momentum, WeightDecay: job.Recipe.Optimizer.WeightDecay},
 		train: train, val: val, neural: neural, neuralVal: neuralVal, neuralRows: nTrain, neuralValRows: nVal}
 	// The readout bias starts at the mean target of the first neural batch.
@@ -230,9 +263,10 @@ func epochPass(epoch, pass int) int { return epoch*1000 + pass }
 type mtlTrainer struct {
 	env                       Env
 	g                         *gctx.Context
-	model                     models.VGG
+	model                     models.Network
+	tap                       string
+	head                      models.GaussianHead
 	cfg                       MTLConfig
-	readout                   models.Readout
 	rs                        *responses.Set
 	p, q                      int
 	opt                       nn.Optimizer
@@ -256,11 +290,10 @@ func (t *mtlTrainer) build() error {
 	if t.step != nil {
 		return nil
 	}
-	opts := t.cfg.Readout.options()
 	var err error
 	// Inputs: classification images and labels, then (images, targets)
 	// for each neural batch of the step.
-	t.step, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, in []*graph.Node) []*graph.Node {
+	t.step, err = nn.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, in []*graph.Node) []*graph.Node {
 		g := in[0].Graph()
 		ctx.SetTraining(g, true)
 		sc, sn := t.lossWeight(ctx, g, "classification"), t.lossWeight(ctx, g, "neural")
@@ -270,12 +303,12 @@ func (t *mtlTrainer) build() error {
 		// Neural batches first, then the classification batch, as the
 		// original; batch norm statistics update after each.
 		for j := 2; j < len(in); j += 2 {
-			pred := t.model.Responses(ctx, t.model.Core(ctx, in[j]), 0, t.readout, opts)
+			pred := t.head.Responses(ctx, t.model.Features(ctx, in[j], t.tap)[0], 0)
 			m := nn.MSE(pred, in[j+1])
 			mse = graph.Add(mse, m)
 			total = graph.Add(total, graph.Add(half(graph.Mul(graph.Exp(graph.Neg(sn)), m)), half(sn)))
 			if t.cfg.ReadoutL1 > 0 {
-				total = graph.Add(total, graph.MulScalar(models.ReadoutL1(ctx, g, 0), t.cfg.ReadoutL1))
+				total = graph.Add(total, graph.MulScalar(t.head.L1(ctx, g, 0), t.cfg.ReadoutL1))
 			}
 		}
 		logits := t.model.Logits(ctx, in[0])
@@ -287,14 +320,14 @@ func (t *mtlTrainer) build() error {
 	if err != nil {
 		return err
 	}
-	t.eval, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) *graph.Node {
+	t.eval, err = nn.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x, labels *graph.Node) *graph.Node {
 		return nn.Correct(t.model.Logits(ctx, x), labels)
 	})
 	if err != nil {
 		return err
 	}
-	t.predict, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x *graph.Node) *graph.Node {
-		return t.model.AllResponses(ctx, x, []models.Readout{t.readout}, opts)
+	t.predict, err = nn.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x *graph.Node) *graph.Node {
+		return t.head.All(ctx, t.model.Features(ctx, x, t.tap)[0])
 	})
 	return err
 }
@@ -345,7 +378,7 @@ func (t *mtlTrainer) epoch(ctx context.Context, epoch int, report func(done, tot
 			nx, _ := batchTensors(nb)
 			args = append(args, nx, t.targets(nb, t.neuralRows))
 		}
-		out, err := engine.Call(t.step, args...)
+		out, err := nn.Call(t.step, args...)
 		if err != nil {
 			return nil, fmt.Errorf("training step: %w", err)
 		}
@@ -393,7 +426,7 @@ func (t *mtlTrainer) validate(ctx context.Context) (float64, map[string]float64,
 			return 0, nil, err
 		}
 		x, _ := batchTensors(b)
-		out, err := engine.Call(t.predict, x)
+		out, err := nn.Call(t.predict, x)
 		if err != nil {
 			return 0, nil, fmt.Errorf("neural validation: %w", err)
 		}
@@ -402,7 +435,7 @@ func (t *mtlTrainer) validate(ctx context.Context) (float64, map[string]float64,
 			resp = append(resp, float64s(t.rs.Row(t.neuralValRows[b.Indices[k]])))
 		}
 	}
-	corr, err := evaluate.Correlation(resp, pred)
+	corr, err := metrics.Correlation(resp, pred)
 	if err != nil {
 		return 0, nil, fmt.Errorf("neural validation: %w", err)
 	}
@@ -435,7 +468,7 @@ func accuracy(ctx context.Context, eval *gctx.Exec, loader *data.Loader, epoch i
 			return 0, err
 		}
 		x, y := batchTensors(b)
-		out, err := engine.Call(eval, x, y)
+		out, err := nn.Call(eval, x, y)
 		if err != nil {
 			return 0, fmt.Errorf("validation: %w", err)
 		}

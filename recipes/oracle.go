@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 
+	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/corrupt"
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/models"
@@ -28,7 +29,7 @@ type OracleConfig struct {
 	// (default: the paper's 14, all but glass blur).
 	Corruptions []string `toml:"corruptions"`
 	// Table is the corruption parameter table ("imagenet" by default).
-	Table string `toml:"table"`
+	Table corrupt.Table `toml:"table"`
 	// FrostDir is an optional folder of frost photographs.
 	FrostDir string `toml:"frost_dir"`
 	// ResampleValidation corrupts the validation images anew every epoch,
@@ -45,7 +46,7 @@ type OracleConfig struct {
 // recipe (spec §3.7): λ = 1, first view clean with probability 0.5, the 14
 // corruptions of the paper from the imagenet table.
 func PaperOracle() OracleConfig {
-	return OracleConfig{Consistency: 1, CleanProbability: 0.5, Corruptions: corrupt.Paper14(), Table: "imagenet"}
+	return OracleConfig{Consistency: 1, CleanProbability: 0.5, Corruptions: corrupt.Paper14(), Table: corrupt.TableImageNet}
 }
 
 // Validate checks the recipe.
@@ -61,9 +62,6 @@ func (c OracleConfig) Validate() error {
 			return fmt.Errorf("oracle: unknown corruption %q (known: %v)", name, corrupt.Names())
 		}
 	}
-	if _, err := corrupt.ParseTable(c.Table); err != nil {
-		return fmt.Errorf("oracle: %w", err)
-	}
 	return nil
 }
 
@@ -71,8 +69,10 @@ func (c OracleConfig) Validate() error {
 type OracleJob struct {
 	// Dir receives the final classifier; the noise-trained first stage
 	// lives in Dir/NoiseStage.
-	Dir        string
-	Model      models.VGG
+	Dir   string
+	Model models.Network
+	// Tap is the layer the Oracle matches and freezes (conv3_1).
+	Tap        string
 	Classifier ClassifierConfig
 	Recipe     OracleConfig
 	Data       ClassifierData
@@ -91,11 +91,11 @@ func TrainOracle(ctx context.Context, env Env, job OracleJob) (*ClassifierResult
 	if err := job.Recipe.Validate(); err != nil {
 		return nil, err
 	}
-	if job.Model.Tap == "" {
-		return nil, fmt.Errorf("the Oracle needs the model's tap (e.g. conv3_1): the layer it matches and freezes")
+	frozen, err := job.Model.ScopesThrough(job.Tap)
+	if err != nil {
+		return nil, fmt.Errorf("the Oracle needs the layer it matches and freezes (e.g. conv3_1): %w", err)
 	}
-	table, _ := corrupt.ParseTable(job.Recipe.Table)
-	c, err := corrupt.New(corrupt.Options{Table: table, FrostDir: job.Recipe.FrostDir})
+	c, err := corrupt.New(corrupt.Options{Table: job.Recipe.Table, FrostDir: job.Recipe.FrostDir})
 	if err != nil {
 		return nil, err
 	}
@@ -108,16 +108,21 @@ func TrainOracle(ctx context.Context, env Env, job OracleJob) (*ClassifierResult
 	stage1 := filepath.Join(job.Dir, NoiseStage)
 	fmt.Fprintf(progressOrDiscard(env), "Oracle stage 1: training on clean and corrupted images in %s\n", stage1)
 	if _, err := TrainClassifier(ctx, env, ClassifierJob{Dir: stage1, Model: job.Model, Recipe: job.Classifier, Data: noisy,
-		Seed: job.Seed, Consistency: job.Recipe.Consistency}); err != nil {
+		Seed: job.Seed, Tap: job.Tap, Consistency: job.Recipe.Consistency}); err != nil {
 		return nil, fmt.Errorf("Oracle stage 1: %w", err)
 	}
 	model := job.Model
 	if job.Recipe.PyTorchReset {
-		model.Init = models.InitPyTorch
+		v, ok := model.(models.VGG)
+		if !ok {
+			return nil, fmt.Errorf("oracle pytorch_reset re-initializes a VGG, not a %T", model)
+		}
+		v.Init = models.InitPyTorch
+		model = v
 	}
-	fmt.Fprintf(progressOrDiscard(env), "Oracle stage 2: layers up to %s frozen, retraining the rest on clean images in %s\n", model.Tap, job.Dir)
+	fmt.Fprintf(progressOrDiscard(env), "Oracle stage 2: layers up to %s frozen, retraining the rest on clean images in %s\n", job.Tap, job.Dir)
 	res, err := TrainClassifier(ctx, env, ClassifierJob{Dir: job.Dir, Model: model, Recipe: job.Classifier, Data: job.Data,
-		Seed: job.Seed, InitFrom: filepath.Join(stage1, ModelFile), Frozen: model.CoreScopes()})
+		Seed: job.Seed, InitFrom: filepath.Join(stage1, checkpoint.ModelFile), Frozen: frozen})
 	if err != nil {
 		return nil, fmt.Errorf("Oracle stage 2: %w", err)
 	}

@@ -14,10 +14,10 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/data/recordings"
-	"github.com/cotrain/cotrain/engine"
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/nn"
 )
@@ -97,8 +97,11 @@ func (c PredictorConfig) Validate() error {
 
 // PredictorJob is one neural-predictor training run.
 type PredictorJob struct {
-	Dir    string
-	Model  models.VGG // the core runs up to Model.Tap
+	Dir string
+	// Core is the predictor's core; it runs up to Tap, the layer the
+	// readouts read.
+	Core   models.Core
+	Tap    string
 	Recipe PredictorConfig
 	// Recordings are the neural data; their train trials are split into
 	// training and validation by image id (80/20, seed 1000, spec §1.3).
@@ -194,8 +197,12 @@ func order(trials []int, seed int64, epoch, k, pass int) []int {
 // TrainPredictor trains (or resumes, or returns the finished) neural
 // predictor of job in job.Dir.
 func TrainPredictor(ctx context.Context, env Env, job PredictorJob) (*PredictorResult, error) {
-	if err := job.Model.Validate(); err != nil {
+	if err := job.Core.Validate(); err != nil {
 		return nil, err
+	}
+	coreScopes, err := job.Core.ScopesThrough(job.Tap)
+	if err != nil {
+		return nil, fmt.Errorf("the predictor's readouts read layer %q: %w", job.Tap, err)
 	}
 	if err := job.Recipe.Validate(); err != nil {
 		return nil, fmt.Errorf("predictor recipe: %w", err)
@@ -217,7 +224,11 @@ func TrainPredictor(ctx context.Context, env Env, job PredictorJob) (*PredictorR
 		}
 	}
 	readouts := d.readouts()
-	configHash, err := hash(job.Model.Stages, job.Model.Tap, job.Model.InputChannels, job.Recipe, job.Seed, norm,
+	spec, err := models.SpecOf(job.Core)
+	if err != nil {
+		return nil, err
+	}
+	configHash, err := hash(spec, job.Tap, job.Recipe, job.Seed, norm,
 		rec.Images.N, rec.Images.H, rec.Images.W, readouts, rec.Meta.Source, job.CoreFrom)
 	if err != nil {
 		return nil, err
@@ -229,17 +240,18 @@ func TrainPredictor(ctx context.Context, env Env, job PredictorJob) (*PredictorR
 	if err := os.MkdirAll(job.Dir, 0o755); err != nil {
 		return nil, err
 	}
-	if err := writeRunInfo(job.Dir, RunInfo{Kind: KindPredictor, Model: job.Model, Normalize: norm, Readouts: readouts,
-		Seed: job.Seed, Input: [2]int{d.h, d.w}}); err != nil {
+	if err := checkpoint.WriteRunInfo(job.Dir, checkpoint.RunInfo{Kind: checkpoint.KindPredictor, Model: spec, Normalize: norm, Readouts: readouts,
+		Tap: job.Tap, Seed: job.Seed, Input: [2]int{d.h, d.w}}); err != nil {
 		return nil, err
 	}
-	_, statErr := os.Stat(filepath.Join(job.Dir, StateFile))
+	_, statErr := os.Stat(filepath.Join(job.Dir, checkpoint.StateFile))
 	if job.CoreFrom != "" {
-		if err := freeze(g, []string{"/features"}, job.CoreFrom, statErr != nil); err != nil {
+		if err := freeze(g, coreScopes, job.CoreFrom, statErr != nil); err != nil {
 			return nil, err
 		}
 	}
-	t := &predictorTrainer{env: env, g: g, model: job.Model, readouts: readouts, cfg: job.Recipe, d: d, seed: job.Seed,
+	head := models.GaussianHead{Readouts: readouts, Options: job.Recipe.Readout.options()}
+	t := &predictorTrainer{env: env, g: g, core: job.Core, tap: job.Tap, head: head, cfg: job.Recipe, d: d, seed: job.Seed,
 		opt: &nn.Adam{LR: job.Recipe.Optimizer.LR, WeightDecay: job.Recipe.Optimizer.WeightDecay}}
 	if err := t.initBias(); err != nil {
 		return nil, err
@@ -256,23 +268,24 @@ func TrainPredictor(ctx context.Context, env Env, job PredictorJob) (*PredictorR
 // predictorTrainer fits the core and one readout per session with the
 // Poisson loss, cycling over sessions (spec §3.2).
 type predictorTrainer struct {
-	env      Env
-	g        *gctx.Context
-	model    models.VGG
-	readouts []models.Readout
-	cfg      PredictorConfig
-	d        *neuralData
-	seed     int64
-	opt      nn.Optimizer
-	step     *gctx.Exec
-	eval     *gctx.Exec
+	env  Env
+	g    *gctx.Context
+	core models.Core
+	tap  string
+	head models.GaussianHead
+	cfg  PredictorConfig
+	d    *neuralData
+	seed int64
+	opt  nn.Optimizer
+	step *gctx.Exec
+	eval *gctx.Exec
 }
 
 // initBias sets each readout's bias to the mean response of the first
 // training batch of its session (the original's v1_readout_bias). A resumed
 // run overwrites it with the checkpoint.
 func (t *predictorTrainer) initBias() error {
-	for k := range t.readouts {
+	for k := range t.head.Readouts {
 		tr := order(t.d.train[k], t.seed, 1, k, 0)
 		tr = tr[:min(len(tr), t.cfg.Batch)]
 		mean := meanResponse(&t.d.rec.Sessions[k], tr)
@@ -305,15 +318,14 @@ func (t *predictorTrainer) build() error {
 	if t.step != nil {
 		return nil
 	}
-	opts := t.cfg.Readout.options()
 	var err error
-	t.step, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, in []*graph.Node) []*graph.Node {
+	t.step, err = nn.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, in []*graph.Node) []*graph.Node {
 		g := in[0].Graph()
 		ctx.SetTraining(g, true)
 		var total, poisson *graph.Node
-		for k, r := range t.readouts {
+		for k := range t.head.Readouts {
 			x, y, mask := in[3*k], in[3*k+1], in[3*k+2]
-			pred := t.model.Responses(ctx, t.model.Core(ctx, x), k, r, opts)
+			pred := t.head.Responses(ctx, t.core.Features(ctx, x, t.tap)[0], k)
 			l := nn.PoissonLoss(graph.Mul(pred, mask), y)
 			if poisson == nil {
 				poisson = l
@@ -324,7 +336,7 @@ func (t *predictorTrainer) build() error {
 				l = graph.MulScalar(l, math.Sqrt(float64(len(t.d.train[k]))/float64(t.cfg.Batch)))
 			}
 			if t.cfg.ReadoutL1 > 0 {
-				l = graph.Add(l, graph.MulScalar(models.ReadoutL1(ctx, g, k), t.cfg.ReadoutL1))
+				l = graph.Add(l, graph.MulScalar(t.head.L1(ctx, g, k), t.cfg.ReadoutL1))
 			}
 			if total == nil {
 				total = l
@@ -338,8 +350,8 @@ func (t *predictorTrainer) build() error {
 	if err != nil {
 		return err
 	}
-	t.eval, err = engine.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x *graph.Node) *graph.Node {
-		return t.model.AllResponses(ctx, x, t.readouts, opts)
+	t.eval, err = nn.Compile(t.env.Backend, t.g, func(ctx *gctx.Context, x *graph.Node) *graph.Node {
+		return t.head.All(ctx, t.core.Features(ctx, x, t.tap)[0])
 	})
 	return err
 }
@@ -357,7 +369,7 @@ func (t *predictorTrainer) epoch(ctx context.Context, epoch int, report func(don
 		order     []int
 		pos, pass int
 	}
-	cur := make([]cursor, len(t.readouts))
+	cur := make([]cursor, len(t.head.Readouts))
 	for k := range cur {
 		cur[k] = cursor{order: order(t.d.train[k], t.seed, epoch, k, 0)}
 	}
@@ -367,7 +379,7 @@ func (t *predictorTrainer) epoch(ctx context.Context, epoch int, report func(don
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		args := make([]any, 0, 3*len(t.readouts))
+		args := make([]any, 0, 3*len(t.head.Readouts))
 		n := 0
 		for k := range cur {
 			c := &cur[k]
@@ -381,7 +393,7 @@ func (t *predictorTrainer) epoch(ctx context.Context, epoch int, report func(don
 			c.pos = end
 			args = append(args, x, y, m)
 		}
-		out, err := engine.Call(t.step, args...)
+		out, err := nn.Call(t.step, args...)
 		if err != nil {
 			return nil, fmt.Errorf("training step: %w", err)
 		}
@@ -398,14 +410,14 @@ func (t *predictorTrainer) predictImages(ctx context.Context, rows []int) (map[i
 	if err := t.build(); err != nil {
 		return nil, err
 	}
-	total := models.TotalNeurons(t.readouts)
+	total := t.head.Neurons()
 	pred := make(map[int][]float32, len(rows))
 	for start := 0; start < len(rows); start += t.cfg.Batch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		chunk := rows[start:min(start+t.cfg.Batch, len(rows))]
-		out, err := engine.Call(t.eval, t.d.imageBatch(chunk))
+		out, err := nn.Call(t.eval, t.d.imageBatch(chunk))
 		if err != nil {
 			return nil, fmt.Errorf("predicting responses: %w", err)
 		}
@@ -431,13 +443,13 @@ func (t *predictorTrainer) validate(ctx context.Context) (float64, map[string]fl
 	var sum float64
 	var count int
 	offset := 0
-	for k := range t.readouts {
+	for k := range t.head.Readouts {
 		corr := sessionCorrelation(&t.d.rec.Sessions[k], t.d.val[k], pred, offset)
 		for _, c := range corr {
 			sum += c
 		}
 		count += len(corr)
-		offset += t.readouts[k].Neurons
+		offset += t.head.Readouts[k].Neurons
 	}
 	c := sum / float64(max(count, 1))
 	return c, map[string]float64{"val_correlation": c}, nil
@@ -472,7 +484,7 @@ func sessionCorrelation(s *recordings.Session, trials []int, pred map[int][]floa
 			resp = append(resp, float64(s.Responses[tr*s.Neurons+n]))
 			p = append(p, float64(pred[s.ImageIndex[tr]][offset+n]))
 		}
-		corr[n] = evaluate.Pearson(resp, p)
+		corr[n] = metrics.Pearson(resp, p)
 	}
 	return corr
 }

@@ -34,7 +34,8 @@ func TestParseRatio(t *testing.T) {
 		{"1:1", 1, 1, true}, {"2:1", 2, 1, true}, {"1:15", 1, 15, true}, {"4:6", 2, 3, true}, {" 3 : 2 ", 3, 2, true},
 		{"1", 0, 0, false}, {"0:1", 0, 0, false}, {"1:0", 0, 0, false}, {"a:b", 0, 0, false}, {"1:-2", 0, 0, false},
 	} {
-		p, q, err := ParseRatio(tc.in)
+		r, err := ParseRatio(tc.in)
+		p, q := r.Neural, r.Classification
 		if (err == nil) != tc.ok || p != tc.p || q != tc.q {
 			t.Errorf("ParseRatio(%q) = %d, %d, %v; want %d, %d, ok %v", tc.in, p, q, err, tc.p, tc.q, tc.ok)
 		}
@@ -175,7 +176,7 @@ func TestClassifierResume(t *testing.T) {
 	if _, err := TrainClassifier(ctx, stopEnv, job); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("interrupted run: %v, want ErrInterrupted", err)
 	}
-	if _, err := os.Stat(filepath.Join(job.Dir, ModelFile)); err == nil {
+	if _, err := os.Stat(filepath.Join(job.Dir, checkpoint.ModelFile)); err == nil {
 		t.Fatal("an interrupted run wrote its final model")
 	}
 	resumed, err := TrainClassifier(context.Background(), env, job)
@@ -193,8 +194,8 @@ func TestClassifierResume(t *testing.T) {
 				a.Epoch, a.Objective, a.Metrics["train_loss"], b.Objective, b.Metrics["train_loss"])
 		}
 	}
-	want := loadVars(t, filepath.Join(straightDir, ModelFile))
-	got := loadVars(t, filepath.Join(job.Dir, ModelFile))
+	want := loadVars(t, filepath.Join(straightDir, checkpoint.ModelFile))
+	got := loadVars(t, filepath.Join(job.Dir, checkpoint.ModelFile))
 	if len(got) != len(want) {
 		t.Errorf("resumed model has %d variables, uninterrupted %d", len(got), len(want))
 	}
@@ -269,7 +270,7 @@ func TestPredictorLearns(t *testing.T) {
 	cfg.Batch = 32
 	cfg.Optimizer.LR = 5e-3
 	cfg.Stopping = StoppingConfig{Patience: 4, DecaySteps: 1, MaxEpochs: 4, Tolerance: 1e-6}
-	res, err := TrainPredictor(context.Background(), testEnv(t), PredictorJob{Dir: t.TempDir(), Model: tinyModel(), Recipe: cfg, Recordings: rec, Seed: 1})
+	res, err := TrainPredictor(context.Background(), testEnv(t), PredictorJob{Dir: t.TempDir(), Core: tinyModel(), Tap: tinyModel().Tap, Recipe: cfg, Recordings: rec, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,14 +298,16 @@ func TestMTLTrains(t *testing.T) {
 		cfg := PaperMTL()
 		cfg.Batch = 32
 		cfg.Optimizer.LR = 0.05
-		cfg.Ratio = ratio
+		if cfg.Ratio, err = ParseRatio(ratio); err != nil {
+			t.Fatal(err)
+		}
 		cfg.Stopping = StoppingConfig{Patience: 3, DecaySteps: 1, MaxEpochs: 3, Tolerance: 1e-4}
-		res, err := TrainMTL(context.Background(), testEnv(t), MTLJob{Dir: t.TempDir(), Model: tinyModel(), Recipe: cfg, Data: d, Responses: rs, Seed: 2})
+		res, err := TrainMTL(context.Background(), testEnv(t), MTLJob{Dir: t.TempDir(), Model: tinyModel(), Tap: tinyModel().Tap, Recipe: cfg, Data: d, Responses: rs, Seed: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
 		last := res.History[len(res.History)-1].Metrics
-		p, q, _ := ParseRatio(ratio)
+		p, q := cfg.Ratio.Neural, cfg.Ratio.Classification
 		if want := float64(d.Train.Len() / cfg.Batch * p / q); last["neural_batches"] != want {
 			t.Errorf("ratio %s: %v neural batches per epoch, want %v", ratio, last["neural_batches"], want)
 		}
@@ -327,12 +330,12 @@ func TestOracleFreezesCore(t *testing.T) {
 	dir := t.TempDir()
 	recipe := PaperOracle()
 	recipe.Corruptions = []string{"gaussian_noise", "contrast", "pixelate"}
-	if _, err := TrainOracle(context.Background(), testEnv(t), OracleJob{Dir: dir, Model: tinyModel(), Classifier: tinyRecipe(2),
+	if _, err := TrainOracle(context.Background(), testEnv(t), OracleJob{Dir: dir, Model: tinyModel(), Tap: tinyModel().Tap, Classifier: tinyRecipe(2),
 		Recipe: recipe, Data: d, Seed: 3}); err != nil {
 		t.Fatal(err)
 	}
-	noise := loadVars(t, filepath.Join(dir, NoiseStage, ModelFile))
-	final := loadVars(t, filepath.Join(dir, ModelFile))
+	noise := loadVars(t, filepath.Join(dir, NoiseStage, checkpoint.ModelFile))
+	final := loadVars(t, filepath.Join(dir, checkpoint.ModelFile))
 	frozen, changed := 0, 0
 	for name, v := range final {
 		inCore := strings.HasPrefix(name, "/features/conv1_1/") || strings.HasPrefix(name, "/features/conv2_1/")

@@ -7,7 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
+	"github.com/cotrain/cotrain/roles"
 )
 
 // Analysis holds every number the report shows, computed by Analyze. It is
@@ -26,7 +27,7 @@ type Analysis struct {
 	// Corruptions lists the scored corruptions in scoring order.
 	Corruptions []string `json:"corruptions"`
 	// Categories lists the scored categories with their scored corruptions.
-	Categories []evaluate.Category `json:"categories"`
+	Categories []metrics.Category `json:"categories"`
 	// Severities is the number of severity levels (5 in the paper).
 	Severities int `json:"severities"`
 	// NumImages is the number of test images every model was tested on.
@@ -92,8 +93,8 @@ type Curve struct {
 type ModelResult struct {
 	// Name is the model's name.
 	Name string `json:"name"`
-	// Kind is the model's role (empty input kinds read as KindOther).
-	Kind Kind `json:"kind"`
+	// Kind is the model's role (empty input kinds read as roles.Other).
+	Kind roles.Role `json:"kind"`
 	// Seeds lists the training seeds of a classifying model.
 	Seeds []int64 `json:"seeds,omitempty"`
 	// CleanPerSeed holds each seed's clean test accuracy [%].
@@ -104,7 +105,7 @@ type ModelResult struct {
 	// Robustness holds the robustness score, per-corruption ratios and
 	// category scores against the Baseline (fractions, Baseline = 1) with
 	// their bootstrap estimates; nil for a model that does not classify.
-	Robustness *evaluate.RobustnessBootstrap `json:"robustness,omitempty"`
+	Robustness *metrics.RobustnessBootstrap `json:"robustness,omitempty"`
 	// Curves holds the accuracy-versus-severity curve of every scored
 	// corruption, in Analysis.Corruptions order.
 	Curves []Curve `json:"curves,omitempty"`
@@ -139,7 +140,7 @@ type Regression struct {
 	// Formula names the model, e.g. "robustness ~ clean + neural".
 	Formula string `json:"formula"`
 	// Fit is the fit; nil when Error is set.
-	Fit *evaluate.Fit `json:"fit,omitempty"`
+	Fit *metrics.Fit `json:"fit,omitempty"`
 	// Error says why the fit failed (too few points, collinear data, ...).
 	Error string `json:"error,omitempty"`
 }
@@ -185,17 +186,17 @@ func (s SweepResult) Label() string {
 // Analyze computes the report's numbers from a run's results: for every
 // classifying model the clean accuracy over seeds, the accuracy curves, and
 // the robustness score, per-corruption ratios and category scores against
-// the Baseline with bootstrap error bars (evaluate.BootstrapRobustness with
+// the Baseline with bootstrap error bars (metrics.BootstrapRobustness with
 // r.Bootstrap); the Fig. 2 exemplar corruptions; and for each sweep group
 // the regressions robustness ~ neural, ~ clean + neural and ~ clean *
-// neural (evaluate.FitLine, FitAdditive, FitInteraction). Every classifying
+// neural (metrics.FitLine, FitAdditive, FitInteraction). Every classifying
 // model must be tested on the Baseline's test images with the Baseline's
 // severities and hold every scored corruption.
 func Analyze(r Results) (*Analysis, error) {
 	if len(r.Models) == 0 {
 		return nil, errors.New("results hold no models; add at least the Baseline")
 	}
-	kinds := make([]Kind, len(r.Models))
+	kinds := make([]roles.Role, len(r.Models))
 	names := make([]string, len(r.Models))
 	baseIdx := -1
 	for i, m := range r.Models {
@@ -206,7 +207,7 @@ func Analyze(r Results) (*Analysis, error) {
 			return nil, fmt.Errorf("model name %q is used twice; model names must be unique", m.Name)
 		}
 		names[i] = m.Name
-		k, err := m.Kind.check()
+		k, err := roles.Parse(string(m.Kind))
 		if err != nil {
 			return nil, fmt.Errorf("model %q: %w", m.Name, err)
 		}
@@ -252,6 +253,7 @@ func Analyze(r Results) (*Analysis, error) {
 
 	opts := r.Bootstrap
 	opts.Corruptions = corruptions
+	opts.Taxonomy = imagenetC()
 	a := &Analysis{
 		Experiment:    r.Experiment,
 		Dataset:       r.Dataset,
@@ -271,7 +273,7 @@ func Analyze(r Results) (*Analysis, error) {
 		if mr.Robustness != nil && a.Categories == nil {
 			a.Replicates = mr.Robustness.Replicates
 			for _, c := range mr.Robustness.Categories {
-				a.Categories = append(a.Categories, evaluate.Category{Name: c.Name, Corruptions: slices.Clone(c.Corruptions)})
+				a.Categories = append(a.Categories, metrics.Category{Name: c.Name, Corruptions: slices.Clone(c.Corruptions)})
 			}
 		}
 		a.Models = append(a.Models, mr)
@@ -287,7 +289,7 @@ func Analyze(r Results) (*Analysis, error) {
 
 // checkComparable checks that model m can be scored against the Baseline:
 // same test images, same severities, every scored corruption present.
-func checkComparable(name string, m, base *evaluate.AccuracyMatrix, corruptions []string) error {
+func checkComparable(name string, m, base *metrics.AccuracyMatrix, corruptions []string) error {
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("model %q: %w", name, err)
 	}
@@ -308,13 +310,13 @@ func checkComparable(name string, m, base *evaluate.AccuracyMatrix, corruptions 
 }
 
 // analyzeModel computes one model's clean accuracy, curves and robustness.
-func analyzeModel(m Model, kind Kind, base *evaluate.AccuracyMatrix, opts evaluate.BootstrapOptions) (ModelResult, error) {
+func analyzeModel(m Model, kind roles.Role, base *metrics.AccuracyMatrix, opts metrics.BootstrapOptions) (ModelResult, error) {
 	mr := ModelResult{Name: m.Name, Kind: kind, Neural: m.Neural}
 	acc := m.Accuracy
 	if acc == nil {
 		return mr, nil
 	}
-	tables := make([]evaluate.AccuracyTable, len(acc.Seeds))
+	tables := make([]metrics.AccuracyTable, len(acc.Seeds))
 	for k, sc := range acc.Seeds {
 		t, err := acc.SeedTable(k)
 		if err != nil {
@@ -345,7 +347,7 @@ func analyzeModel(m Model, kind Kind, base *evaluate.AccuracyMatrix, opts evalua
 		}
 		mr.Curves = append(mr.Curves, cv)
 	}
-	rb, err := evaluate.BootstrapRobustness(acc, base, opts)
+	rb, err := metrics.BootstrapRobustness(acc, base, opts)
 	if err != nil {
 		return ModelResult{}, fmt.Errorf("robustness of model %q: %w", m.Name, err)
 	}
@@ -362,8 +364,8 @@ func exemplars(a *Analysis) *Exemplars {
 	}
 	pick := -1
 	for _, want := range []func(ModelResult) bool{
-		func(m ModelResult) bool { return m.Kind == KindMTLMonkey },
-		func(m ModelResult) bool { return m.Kind.isMTL() },
+		func(m ModelResult) bool { return m.Kind == roles.MTLMonkey },
+		func(m ModelResult) bool { return m.Kind.IsMTL() },
 		func(m ModelResult) bool { return true },
 	} {
 		for i, m := range a.Models {
@@ -429,20 +431,20 @@ func analyzeSweep(points []SweepPoint) ([]SweepResult, error) {
 	for g := range out {
 		s := &out[g]
 		y := make([]float64, len(s.Points))
-		clean := evaluate.Predictor{Name: CleanTerm, Values: make([]float64, len(s.Points))}
-		neural := evaluate.Predictor{Name: NeuralTerm, Values: make([]float64, len(s.Points))}
+		clean := metrics.Predictor{Name: CleanTerm, Values: make([]float64, len(s.Points))}
+		neural := metrics.Predictor{Name: NeuralTerm, Values: make([]float64, len(s.Points))}
 		for i, p := range s.Points {
 			y[i], clean.Values[i], neural.Values[i] = p.Robustness, p.Clean, p.Neural
 		}
-		s.Line = regression("robustness ~ neural", func() (evaluate.Fit, error) { return evaluate.FitLine(y, neural) })
-		s.Additive = regression("robustness ~ clean + neural", func() (evaluate.Fit, error) { return evaluate.FitAdditive(y, clean, neural) })
-		s.Interaction = regression("robustness ~ clean + neural + clean:neural", func() (evaluate.Fit, error) { return evaluate.FitInteraction(y, clean, neural) })
+		s.Line = regression("robustness ~ neural", func() (metrics.Fit, error) { return metrics.FitLine(y, neural) })
+		s.Additive = regression("robustness ~ clean + neural", func() (metrics.Fit, error) { return metrics.FitAdditive(y, clean, neural) })
+		s.Interaction = regression("robustness ~ clean + neural + clean:neural", func() (metrics.Fit, error) { return metrics.FitInteraction(y, clean, neural) })
 	}
 	return out, nil
 }
 
 // regression runs one fit and records its result or its error.
-func regression(formula string, fit func() (evaluate.Fit, error)) Regression {
+func regression(formula string, fit func() (metrics.Fit, error)) Regression {
 	f, err := fit()
 	if err != nil {
 		return Regression{Formula: formula, Error: err.Error()}

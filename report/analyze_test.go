@@ -7,7 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/corrupt"
+	"github.com/cotrain/cotrain/metrics"
+	"github.com/cotrain/cotrain/roles"
 )
 
 const (
@@ -15,14 +17,14 @@ const (
 	testSeverities = 5
 )
 
-// buildMatrix returns an accuracy matrix over evaluate.PaperCorruptions()
+// buildMatrix returns an accuracy matrix over corrupt.Paper14()
 // with two seeds in which seed k gets clean[k] correct clean images and
 // count(k, c, s) correct images on corruption c at severity s+1. Which
 // images are correct is drawn from a fixed seed.
-func buildMatrix(t *testing.T, name string, clean [2]int, count func(k, c, s int) int) *evaluate.AccuracyMatrix {
+func buildMatrix(t *testing.T, name string, clean [2]int, count func(k, c, s int) int) *metrics.AccuracyMatrix {
 	t.Helper()
-	corr := evaluate.PaperCorruptions()
-	m, err := evaluate.NewAccuracyMatrix(name, testImages, corr, testSeverities, []int64{11, 12})
+	corr := corrupt.Paper14()
+	m, err := metrics.NewAccuracyMatrix(name, testImages, corr, testSeverities, []int64{11, 12})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,7 @@ func baseCount(c, s int) int { return 30 - 5*s }
 // testResults builds three models with hand-checkable robustness:
 //   - Baseline: the design above (score 100 %).
 //   - MTL-Monkey: c − 5 images more than the Baseline on corruption c (index
-//     in PaperCorruptions), so ratio_c = (20 + c − 5)/20, from 75 % on
+//     in corrupt.Paper14()), so ratio_c = (20 + c − 5)/20, from 75 % on
 //     gaussian_noise to 140 % on jpeg_compression, and the score is
 //     (20 + 1.5)/20 = 107.5 %; noise = (20 − 4)/20 = 80 %.
 //   - Oracle: 10 images more everywhere, every ratio 30/20 = 150 %.
@@ -72,12 +74,12 @@ func testResults(t *testing.T) Results {
 		Notes:      []string{"Synthetic accuracies with known robustness."},
 		Baseline:   "Baseline",
 		Models: []Model{
-			{Name: "Baseline", Kind: KindBaseline, Accuracy: base},
-			{Name: "MTL-Monkey", Kind: KindMTLMonkey, Accuracy: monkey, Neural: &NeuralSummary{MeanFEVe: 0.41, MeanCorrelation: 0.3, Neurons: 100, Selected: 90, PerSeed: []float64{0.40, 0.42}}},
-			{Name: "Oracle", Kind: KindOracle, Accuracy: oracle},
-			{Name: "Monkey Predictor", Kind: KindMonkeyPredictor, Neural: &NeuralSummary{MeanFEVe: 0.5, Neurons: 100, Selected: 90}},
+			{Name: "Baseline", Kind: roles.Baseline, Accuracy: base},
+			{Name: "MTL-Monkey", Kind: roles.MTLMonkey, Accuracy: monkey, Neural: &NeuralSummary{MeanFEVe: 0.41, MeanCorrelation: 0.3, Neurons: 100, Selected: 90, PerSeed: []float64{0.40, 0.42}}},
+			{Name: "Oracle", Kind: roles.Oracle, Accuracy: oracle},
+			{Name: "Monkey Predictor", Kind: roles.MonkeyPredictor, Neural: &NeuralSummary{MeanFEVe: 0.5, Neurons: 100, Selected: 90}},
 		},
-		Bootstrap: evaluate.BootstrapOptions{Replicates: 100, Seed: 7},
+		Bootstrap: metrics.BootstrapOptions{Replicates: 100, Seed: 7},
 	}
 }
 
@@ -138,12 +140,12 @@ func TestAnalyzeRobustness(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want, err := evaluate.Robustness(mean, baseMean, evaluate.PaperCorruptions())
+			want, err := metrics.Robustness(mean, baseMean, corrupt.Paper14(), imagenetC())
 			if err != nil {
 				t.Fatal(err)
 			}
 			if m.Robustness.Score.Point != want.Score {
-				t.Errorf("score %v, evaluate.Robustness gives %v", m.Robustness.Score.Point, want.Score)
+				t.Errorf("score %v, metrics.Robustness gives %v", m.Robustness.Score.Point, want.Score)
 			}
 			if math.Abs(m.Robustness.Score.Point-tc.score) > 1e-12 {
 				t.Errorf("score %v, want %v", m.Robustness.Score.Point, tc.score)
@@ -208,21 +210,21 @@ func TestAnalyzeErrors(t *testing.T) {
 		{"unknown kind", func(t *testing.T, r *Results) { r.Models[1].Kind = "mtl-rat" }, "unknown model kind"},
 		{"no results", func(t *testing.T, r *Results) { r.Models[3].Neural = nil }, "neither classification nor neural"},
 		{"fewer images", func(t *testing.T, r *Results) {
-			m, err := evaluate.NewAccuracyMatrix("Oracle", 40, evaluate.PaperCorruptions(), testSeverities, []int64{1})
+			m, err := metrics.NewAccuracyMatrix("Oracle", 40, corrupt.Paper14(), testSeverities, []int64{1})
 			if err != nil {
 				t.Fatal(err)
 			}
 			r.Models[2].Accuracy = m
 		}, "tested on 40 images but the Baseline on 50"},
 		{"fewer severities", func(t *testing.T, r *Results) {
-			m, err := evaluate.NewAccuracyMatrix("Oracle", testImages, evaluate.PaperCorruptions(), 3, []int64{1})
+			m, err := metrics.NewAccuracyMatrix("Oracle", testImages, corrupt.Paper14(), 3, []int64{1})
 			if err != nil {
 				t.Fatal(err)
 			}
 			r.Models[2].Accuracy = m
 		}, "3 severities but the Baseline has 5"},
 		{"missing corruption", func(t *testing.T, r *Results) {
-			m, err := evaluate.NewAccuracyMatrix("Oracle", testImages, evaluate.PaperCorruptions()[1:], testSeverities, []int64{1})
+			m, err := metrics.NewAccuracyMatrix("Oracle", testImages, corrupt.Paper14()[1:], testSeverities, []int64{1})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -266,16 +268,16 @@ func TestSweepRegressionsMatchEvaluate(t *testing.T) {
 		for _, p := range s.Points {
 			y, clean, neural = append(y, p.Robustness), append(clean, p.Clean), append(neural, p.Neural)
 		}
-		c := evaluate.Predictor{Name: CleanTerm, Values: clean}
-		n := evaluate.Predictor{Name: NeuralTerm, Values: neural}
+		c := metrics.Predictor{Name: CleanTerm, Values: clean}
+		n := metrics.Predictor{Name: NeuralTerm, Values: neural}
 		tests := []struct {
 			name string
 			got  Regression
-			fit  func() (evaluate.Fit, error)
+			fit  func() (metrics.Fit, error)
 		}{
-			{"line", s.Line, func() (evaluate.Fit, error) { return evaluate.FitLine(y, n) }},
-			{"additive", s.Additive, func() (evaluate.Fit, error) { return evaluate.FitAdditive(y, c, n) }},
-			{"interaction", s.Interaction, func() (evaluate.Fit, error) { return evaluate.FitInteraction(y, c, n) }},
+			{"line", s.Line, func() (metrics.Fit, error) { return metrics.FitLine(y, n) }},
+			{"additive", s.Additive, func() (metrics.Fit, error) { return metrics.FitAdditive(y, c, n) }},
+			{"interaction", s.Interaction, func() (metrics.Fit, error) { return metrics.FitInteraction(y, c, n) }},
 		}
 		for _, tc := range tests {
 			want, err := tc.fit()
@@ -326,7 +328,7 @@ func TestSweepPointsHelper(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := evaluate.Robustness(st, bm, nil)
+		want, err := metrics.Robustness(st, bm, nil, imagenetC())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -345,11 +347,11 @@ func TestSweepPointsHelper(t *testing.T) {
 }
 
 func TestSummarizeNeural(t *testing.T) {
-	rep := func(feve, corr float64, selected int) evaluate.NeuralReport {
-		return evaluate.NeuralReport{FEVe: make([]float64, 4), NumSelected: selected,
-			Mean: evaluate.NeuralMeans{FEVe: feve, SingleTrialCorrelation: corr}}
+	rep := func(feve, corr float64, selected int) metrics.NeuralReport {
+		return metrics.NeuralReport{FEVe: make([]float64, 4), NumSelected: selected,
+			Mean: metrics.NeuralMeans{FEVe: feve, SingleTrialCorrelation: corr}}
 	}
-	s, err := SummarizeNeural([]evaluate.NeuralReport{rep(0.4, 0.2, 3), rep(0.5, 0.3, 3)}, evaluate.NeuronSelection{UseMinFEV: true, MinFEV: 0.15})
+	s, err := SummarizeNeural([]metrics.NeuralReport{rep(0.4, 0.2, 3), rep(0.5, 0.3, 3)}, metrics.NeuronSelection{UseMinFEV: true, MinFEV: 0.15})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,10 +363,10 @@ func TestSummarizeNeural(t *testing.T) {
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("summary %+v, want %+v", s, want)
 	}
-	if _, err := SummarizeNeural([]evaluate.NeuralReport{rep(0.4, 0.2, 3), rep(0.5, 0.3, 2)}, evaluate.NeuronSelection{}); err == nil {
+	if _, err := SummarizeNeural([]metrics.NeuralReport{rep(0.4, 0.2, 3), rep(0.5, 0.3, 2)}, metrics.NeuronSelection{}); err == nil {
 		t.Error("different selections: no error")
 	}
-	if _, err := SummarizeNeural(nil, evaluate.NeuronSelection{}); err == nil {
+	if _, err := SummarizeNeural(nil, metrics.NeuronSelection{}); err == nil {
 		t.Error("no reports: no error")
 	}
 }

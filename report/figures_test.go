@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/cotrain/cotrain/roles"
 )
 
 // fullAnalysis is the analysis of testResults with a one-group sweep.
@@ -51,8 +53,8 @@ func TestFigures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	red, _ := kindColor(KindMTLMonkey)
-	black, _ := kindColor(KindBaseline)
+	red, _ := kindColor(roles.MTLMonkey)
+	black, _ := kindColor(roles.Baseline)
 	tests := []struct {
 		name          string
 		width, height int // 0: checked against a lower bound only
@@ -154,8 +156,8 @@ func TestFiguresSelection(t *testing.T) {
 
 func TestModelColors(t *testing.T) {
 	a := &Analysis{Baseline: "B", Models: []ModelResult{
-		{Name: "B", Kind: KindBaseline}, {Name: "M1", Kind: KindMTLMonkey}, {Name: "M2", Kind: KindMTLMonkey},
-		{Name: "X", Kind: KindOther}, {Name: "B2", Kind: KindBaseline},
+		{Name: "B", Kind: roles.Baseline}, {Name: "M1", Kind: roles.MTLMonkey}, {Name: "M2", Kind: roles.MTLMonkey},
+		{Name: "X", Kind: roles.Other}, {Name: "B2", Kind: roles.Baseline},
 	}}
 	got := modelColors(a)
 	extra := extraColors()

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/cotrain/cotrain/evaluate"
 	"github.com/cotrain/cotrain/internal/atomicfile"
+	"github.com/cotrain/cotrain/metrics"
 )
 
 // Names of the files WriteCSV writes.
@@ -122,13 +122,13 @@ func (a *Analysis) modelRows() [][]string {
 }
 
 // categoryEstimate returns the category score called name.
-func categoryEstimate(rb *evaluate.RobustnessBootstrap, name string) (evaluate.Estimate, bool) {
+func categoryEstimate(rb *metrics.RobustnessBootstrap, name string) (metrics.Estimate, bool) {
 	for _, c := range rb.Categories {
 		if c.Name == name {
 			return c.Score, true
 		}
 	}
-	return evaluate.Estimate{}, false
+	return metrics.Estimate{}, false
 }
 
 // categoryName returns the scored category of a corruption.

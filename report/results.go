@@ -4,79 +4,30 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/corrupt"
+	"github.com/cotrain/cotrain/metrics"
+	"github.com/cotrain/cotrain/roles"
 )
-
-// Kind says what role a model plays in the experiment (the paper's Table 1).
-// It picks the model's colour in the figures and the model whose
-// best/median/worst corruptions Fig. 2 shows.
-type Kind string
-
-// The model kinds of the paper's Table 1, plus KindOther for anything else.
-const (
-	// KindBaseline is a classifier trained on clean images only.
-	KindBaseline Kind = "baseline"
-	// KindOracle is a classifier trained on corrupted images (its layers up
-	// to conv-3-1 are then frozen).
-	KindOracle Kind = "oracle"
-	// KindMTLOracle is co-trained on the Oracle's conv-3-1 responses.
-	KindMTLOracle Kind = "mtl-oracle"
-	// KindMTLMonkey is co-trained on the Monkey Predictor's responses.
-	KindMTLMonkey Kind = "mtl-monkey"
-	// KindMTLShuffled is co-trained on shuffled Monkey Predictor responses.
-	KindMTLShuffled Kind = "mtl-shuffled"
-	// KindMonkeyPredictor predicts V1 responses and does not classify.
-	KindMonkeyPredictor Kind = "monkey-predictor"
-	// KindOther is any other model.
-	KindOther Kind = "other"
-)
-
-// Kinds returns every valid Kind in the paper's order.
-func Kinds() []Kind {
-	return []Kind{KindBaseline, KindOracle, KindMTLOracle, KindMTLMonkey, KindMTLShuffled, KindMonkeyPredictor, KindOther}
-}
-
-// check returns the kind with the empty kind read as KindOther, or an
-// error naming the valid kinds.
-func (k Kind) check() (Kind, error) {
-	if k == "" {
-		return KindOther, nil
-	}
-	var names []string
-	for _, v := range Kinds() {
-		if k == v {
-			return k, nil
-		}
-		names = append(names, string(v))
-	}
-	return "", fmt.Errorf("unknown model kind %q; use one of %s", string(k), strings.Join(names, ", "))
-}
-
-// isMTL reports whether the kind is a co-trained (multi-task) classifier.
-func (k Kind) isMTL() bool {
-	return k == KindMTLMonkey || k == KindMTLOracle || k == KindMTLShuffled
-}
 
 // Model is one trained model (all its seeds) as the report sees it.
 type Model struct {
 	// Name labels the model in tables and legends, e.g. "MTL-Monkey".
 	// Names must be unique within a Results.
 	Name string `json:"name"`
-	// Kind is the model's role; empty means KindOther.
-	Kind Kind `json:"kind"`
+	// Kind is the model's role; empty means roles.Other.
+	Kind roles.Role `json:"kind"`
 	// Accuracy holds the per-image correctness of every seed on the clean
 	// and corrupted test sets; nil for a model that does not classify (the
 	// Monkey Predictor).
-	Accuracy *evaluate.AccuracyMatrix `json:"accuracy,omitempty"`
+	Accuracy *metrics.AccuracyMatrix `json:"accuracy,omitempty"`
 	// Neural summarizes V1 predictivity on the test recordings; nil when it
 	// was not measured.
 	Neural *NeuralSummary `json:"neural,omitempty"`
 }
 
 // NeuralSummary is a model's V1 predictivity on the test recordings,
-// averaged over seeds (see evaluate.EvaluateNeural and docs/metrics.md).
+// averaged over seeds (see metrics.EvaluateNeural and docs/metrics.md).
 type NeuralSummary struct {
 	// MeanFEVe is the fraction of explainable variance explained, averaged
 	// over the selected neurons and then over seeds (the paper's
@@ -112,7 +63,7 @@ func (n *NeuralSummary) validate() error {
 
 // SummarizeNeural averages per-seed neural reports (one per seed, all on the
 // same recordings with the same neuron selection sel) into a NeuralSummary.
-func SummarizeNeural(perSeed []evaluate.NeuralReport, sel evaluate.NeuronSelection) (*NeuralSummary, error) {
+func SummarizeNeural(perSeed []metrics.NeuralReport, sel metrics.NeuronSelection) (*NeuralSummary, error) {
 	if len(perSeed) == 0 {
 		return nil, errors.New("no neural reports to summarize")
 	}
@@ -160,11 +111,11 @@ type SweepPoint struct {
 
 // SweepPoints returns one SweepPoint per seed of m, as docs/metrics.md
 // prescribes for Fig. 3C: the robustness score of that seed's accuracies
-// against the Baseline averaged over its seeds, evaluate.Robustness(
-// m.SeedTable(k), baseline.MeanTable(), corruptions), in percent, and the
+// against the Baseline averaged over its seeds, metrics.Robustness(
+// m.SeedTable(k), baseline.MeanTable(), corruptions, …), in percent, and the
 // seed's clean accuracy. neural[k] is seed k's mean FEVe. A nil corruptions
 // scores the Baseline's corruptions.
-func SweepPoints(group, ratio string, m, baseline *evaluate.AccuracyMatrix, neural []float64, corruptions []string) ([]SweepPoint, error) {
+func SweepPoints(group, ratio string, m, baseline *metrics.AccuracyMatrix, neural []float64, corruptions []string) ([]SweepPoint, error) {
 	if m == nil || baseline == nil {
 		return nil, errors.New("sweep points need the model's and the Baseline's accuracy matrices")
 	}
@@ -181,7 +132,7 @@ func SweepPoints(group, ratio string, m, baseline *evaluate.AccuracyMatrix, neur
 		if err != nil {
 			return nil, err
 		}
-		rs, err := evaluate.Robustness(t, base, corruptions)
+		rs, err := metrics.Robustness(t, base, corruptions, imagenetC())
 		if err != nil {
 			return nil, fmt.Errorf("model %q ratio %s seed %d: %w", m.Model, ratio, sc.Seed, err)
 		}
@@ -211,5 +162,21 @@ type Results struct {
 	// Bootstrap configures the error bars of the robustness scores
 	// (replicates, seed, and the corruptions scored; nil corruptions score
 	// the Baseline's).
-	Bootstrap evaluate.BootstrapOptions `json:"bootstrap"`
+	Bootstrap metrics.BootstrapOptions `json:"bootstrap"`
+}
+
+// imagenetC is the ImageNet-C taxonomy of package corrupt, in its order:
+// the categories the robustness score is broken down by.
+func imagenetC() metrics.Taxonomy {
+	var tax metrics.Taxonomy
+	for _, name := range corrupt.Categories() {
+		cat := metrics.Category{Name: name}
+		for _, c := range corrupt.Names() {
+			if corrupt.Category(c) == name {
+				cat.Corruptions = append(cat.Corruptions, c)
+			}
+		}
+		tax = append(tax, cat)
+	}
+	return tax
 }

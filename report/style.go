@@ -8,6 +8,8 @@ import (
 
 	"gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/palette/moreland"
+
+	"github.com/cotrain/cotrain/roles"
 )
 
 // rgb returns the opaque colour 0xrrggbb.
@@ -18,19 +20,19 @@ func rgb(v uint32) color.RGBA {
 // kindColor returns the colour the paper's figures use for a kind (the
 // authors' plotting colours: Baseline black, MTL-Monkey red, MTL-Shuffled
 // pink, MTL-Oracle dark blue, Oracle light blue).
-func kindColor(k Kind) (color.RGBA, bool) {
+func kindColor(k roles.Role) (color.RGBA, bool) {
 	switch k {
-	case KindBaseline:
+	case roles.Baseline:
 		return rgb(0x000000), true
-	case KindMTLMonkey:
+	case roles.MTLMonkey:
 		return rgb(0xe31e1b), true
-	case KindMTLShuffled:
+	case roles.MTLShuffled:
 		return rgb(0xfb9a99), true
-	case KindMTLOracle:
+	case roles.MTLOracle:
 		return rgb(0x2578b3), true
-	case KindOracle:
+	case roles.Oracle:
 		return rgb(0xa6cee3), true
-	case KindMonkeyPredictor:
+	case roles.MonkeyPredictor:
 		return rgb(0x6a3d9a), true
 	}
 	return color.RGBA{}, false
@@ -50,7 +52,7 @@ func extraColors() []color.RGBA {
 func modelColors(a *Analysis) map[string]color.RGBA {
 	out := make(map[string]color.RGBA, len(a.Models))
 	used := make(map[color.RGBA]bool)
-	black, _ := kindColor(KindBaseline)
+	black, _ := kindColor(roles.Baseline)
 	out[a.Baseline] = black
 	used[black] = true
 	extra := extraColors()

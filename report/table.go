@@ -5,7 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 )
 
 // missing fills a table cell that does not apply to a model.
@@ -157,12 +157,12 @@ func spreadText(s Spread) string {
 
 // estimateText formats a robustness fraction as "point ± bootstrap std" in
 // percent.
-func estimateText(e evaluate.Estimate) string {
+func estimateText(e metrics.Estimate) string {
 	return fmt.Sprintf("%.2f ± %.2f", 100*e.Point, 100*e.Std)
 }
 
 // categoryText formats the category score called name.
-func categoryText(rb *evaluate.RobustnessBootstrap, name string) string {
+func categoryText(rb *metrics.RobustnessBootstrap, name string) string {
 	e, ok := categoryEstimate(rb, name)
 	if !ok {
 		return missing
@@ -183,7 +183,7 @@ func neuralText(n *NeuralSummary) string {
 }
 
 // coefTable builds a fit's coefficient table.
-func coefTable(f evaluate.Fit) textTable {
+func coefTable(f metrics.Fit) textTable {
 	t := textTable{
 		header: []string{"term", "estimate", "std. err.", "t", "p"},
 		left:   []bool{true, false, false, false, false},

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 )
 
 // Validate checks that an analysis is consistent enough to be tabulated,
@@ -93,7 +93,7 @@ func validFit(r Regression) error {
 		return nil
 	}
 	n := len(f.Names)
-	if n < 2 || f.Names[0] != evaluate.InterceptName || len(f.Coef) != n || len(f.StdErr) != n || len(f.T) != n || len(f.P) != n {
+	if n < 2 || f.Names[0] != metrics.InterceptName || len(f.Coef) != n || len(f.StdErr) != n || len(f.T) != n || len(f.P) != n {
 		return fmt.Errorf("malformed fit with coefficients %v", f.Names)
 	}
 	return nil

@@ -6,17 +6,17 @@ import (
 	"slices"
 	"time"
 
+	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/predict"
-	"github.com/cotrain/cotrain/recipes"
 )
 
 // Result holds the per-image results of one trained model (one training
 // seed) on the clean and corrupted test images of one Setup.
 type Result struct {
 	// Seed is the model's training seed (its run.json seed); Combine makes
-	// it the seed of the model's entry in an evaluate.AccuracyMatrix.
+	// it the seed of the model's entry in an metrics.AccuracyMatrix.
 	Seed int64
 	// Setup identifies the test images.
 	Setup Setup
@@ -64,14 +64,14 @@ func EvaluateMany(ctx context.Context, clfs []*predict.Classifier, set data.Set,
 		return nil, fmt.Errorf("corruption evaluation of %s: no classifiers", set.Name())
 	}
 	ps := make([]predictor, len(clfs))
-	infos := make([]recipes.RunInfo, len(clfs))
+	infos := make([]checkpoint.RunInfo, len(clfs))
 	for i, c := range clfs {
 		ps[i], infos[i] = c, c.Info
 	}
 	return evaluateWith(ctx, ps, infos, set, opts)
 }
 
-func evaluateWith(ctx context.Context, ps []predictor, infos []recipes.RunInfo, set data.Set, opts Options) ([]*Result, error) {
+func evaluateWith(ctx context.Context, ps []predictor, infos []checkpoint.RunInfo, set data.Set, opts Options) ([]*Result, error) {
 	info := infos[0]
 	for _, in := range infos[1:] {
 		if in.Input != info.Input || in.Normalize != info.Normalize || !slices.Equal(in.Classes, info.Classes) {
@@ -179,11 +179,11 @@ func brief(classes []string) string {
 
 // Combine gathers the results of several trained instances of one model
 // (one Result per training seed, all on the same Setup and cells) into the
-// model's evaluate.AccuracyMatrix, one Seeds entry per result in the given
+// model's metrics.AccuracyMatrix, one Seeds entry per result in the given
 // order. The matrix's seeds are training seeds; the corruption seed is part
 // of the Setup, which must be the same for every result, so that image k is
 // the same image in every entry.
-func Combine(model string, results ...*Result) (*evaluate.AccuracyMatrix, error) {
+func Combine(model string, results ...*Result) (*metrics.AccuracyMatrix, error) {
 	if len(results) == 0 {
 		return nil, fmt.Errorf("model %q: no results to combine", model)
 	}
@@ -198,10 +198,10 @@ func Combine(model string, results ...*Result) (*evaluate.AccuracyMatrix, error)
 				model, r.Seed, r.Corruptions, r.Severities, first.Seed, first.Corruptions, first.Severities)
 		}
 	}
-	m := &evaluate.AccuracyMatrix{Model: model, NumImages: first.Setup.NumImages,
+	m := &metrics.AccuracyMatrix{Model: model, NumImages: first.Setup.NumImages,
 		Corruptions: slices.Clone(first.Corruptions), Severities: first.Severities}
 	for _, r := range results {
-		sc := evaluate.SeedCorrectness{Seed: r.Seed, Clean: slices.Clone(r.Clean), Corrupted: make([][][]bool, len(r.Corrupted))}
+		sc := metrics.SeedCorrectness{Seed: r.Seed, Clean: slices.Clone(r.Clean), Corrupted: make([][][]bool, len(r.Corrupted))}
 		for c, bySev := range r.Corrupted {
 			sc.Corrupted[c] = make([][]bool, len(bySev))
 			for s, res := range bySev {
@@ -218,6 +218,6 @@ func Combine(model string, results ...*Result) (*evaluate.AccuracyMatrix, error)
 
 // Matrix returns r alone as model's accuracy matrix (Combine with one
 // result).
-func (r *Result) Matrix(model string) (*evaluate.AccuracyMatrix, error) {
+func (r *Result) Matrix(model string) (*metrics.AccuracyMatrix, error) {
 	return Combine(model, r)
 }

@@ -8,14 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/predict"
-	"github.com/cotrain/cotrain/recipes"
 )
 
-func stripeInfo(seed int64) recipes.RunInfo {
-	return recipes.RunInfo{Kind: "classifier", Normalize: testNorm, Classes: []string{"horizontal", "vertical"}, Seed: seed, Input: [2]int{32, 32}}
+func stripeInfo(seed int64) checkpoint.RunInfo {
+	return checkpoint.RunInfo{Kind: "classifier", Normalize: testNorm, Classes: []string{"horizontal", "vertical"}, Seed: seed, Input: [2]int{32, 32}}
 }
 
 // TestSameImagesForEveryModel evaluates two different (fake) models in
@@ -26,12 +26,12 @@ func TestSameImagesForEveryModel(t *testing.T) {
 	names := []string{"gaussian_noise", "snow", "elastic_transform", "contrast"}
 	a := &recorder{rule: orientationRule(32)}
 	b := &recorder{rule: meanRule(0)}
-	ra, err := evaluateWith(context.Background(), []predictor{a}, []recipes.RunInfo{stripeInfo(1)}, set,
+	ra, err := evaluateWith(context.Background(), []predictor{a}, []checkpoint.RunInfo{stripeInfo(1)}, set,
 		Options{Corruptions: names, Severities: 3, Seed: 4, Workers: 1, BatchSize: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := evaluateWith(context.Background(), []predictor{b}, []recipes.RunInfo{stripeInfo(2)}, set,
+	rb, err := evaluateWith(context.Background(), []predictor{b}, []checkpoint.RunInfo{stripeInfo(2)}, set,
 		Options{Corruptions: names, Severities: 3, Seed: 4, Workers: 4, BatchSize: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestResultsAlignedWithSetOrder(t *testing.T) {
 		return c
 	}
 	for _, workers := range []int{1, 3} {
-		res, err := evaluateWith(context.Background(), []predictor{&recorder{rule: rule}}, []recipes.RunInfo{stripeInfo(1)}, set,
+		res, err := evaluateWith(context.Background(), []predictor{&recorder{rule: rule}}, []checkpoint.RunInfo{stripeInfo(1)}, set,
 			Options{Corruptions: []string{"brightness"}, Severities: 1, BatchSize: 4, Workers: workers})
 		if err != nil {
 			t.Fatal(err)
@@ -117,12 +117,12 @@ func TestEvaluateErrors(t *testing.T) {
 	otherNorm.Normalize = data.Normalize{Mean: 0.5, Std: 0.5}
 	for _, tc := range []struct {
 		name  string
-		infos []recipes.RunInfo
+		infos []checkpoint.RunInfo
 		want  string
 	}{
-		{"classes", []recipes.RunInfo{wrongClasses}, "3 classes"},
-		{"input size", []recipes.RunInfo{wrongSize}, "the model takes 64×64"},
-		{"mixed models", []recipes.RunInfo{stripeInfo(1), otherNorm}, "differ in input size, classes or normalization"},
+		{"classes", []checkpoint.RunInfo{wrongClasses}, "3 classes"},
+		{"input size", []checkpoint.RunInfo{wrongSize}, "the model takes 64×64"},
+		{"mixed models", []checkpoint.RunInfo{stripeInfo(1), otherNorm}, "differ in input size, classes or normalization"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ps := make([]predictor, len(tc.infos))
@@ -141,7 +141,7 @@ func TestCombine(t *testing.T) {
 	set := stripeSet(t, "stripes", 6, 1, 32, 8)
 	opts := Options{Corruptions: []string{"fog", "pixelate"}, Severities: 2, Seed: 3}
 	res, err := evaluateWith(context.Background(), []predictor{&recorder{rule: meanRule(0)}, &recorder{rule: orientationRule(32)}},
-		[]recipes.RunInfo{stripeInfo(1), stripeInfo(2)}, set, opts)
+		[]checkpoint.RunInfo{stripeInfo(1), stripeInfo(2)}, set, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestEvaluateTrainedClassifier(t *testing.T) {
 	if err := m.SaveJSON(path); err != nil {
 		t.Fatal(err)
 	}
-	back, err := evaluate.LoadAccuracyMatrix(path)
+	back, err := metrics.LoadAccuracyMatrix(path)
 	if err != nil {
 		t.Fatal(err)
 	}

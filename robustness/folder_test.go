@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/data/datatest"
-	"github.com/cotrain/cotrain/recipes"
 )
 
 // tinFixture writes a miniature Tiny ImageNet and, beside it, a
@@ -171,10 +171,10 @@ func TestEvaluateFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	info := recipes.RunInfo{Normalize: testNorm, Classes: fx.WNIDs, Seed: 1, Input: [2]int{64, 64}}
+	info := checkpoint.RunInfo{Normalize: testNorm, Classes: fx.WNIDs, Seed: 1, Input: [2]int{64, 64}}
 	rule := meanRule(0)
 	fake := &recorder{rule: func(p []float32) int { return 2 * rule(p) }}
-	res, err := evaluateWith(context.Background(), []predictor{fake}, []recipes.RunInfo{info}, test,
+	res, err := evaluateWith(context.Background(), []predictor{fake}, []checkpoint.RunInfo{info}, test,
 		Options{Corruptions: []string{"fog", "snow"}, Severities: 2, Folder: f, BatchSize: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +194,7 @@ func TestEvaluateFolder(t *testing.T) {
 		}
 	}
 	// With a limit, the first images of every cell.
-	res, err = evaluateWith(context.Background(), []predictor{fake}, []recipes.RunInfo{info}, test,
+	res, err = evaluateWith(context.Background(), []predictor{fake}, []checkpoint.RunInfo{info}, test,
 		Options{Corruptions: []string{"fog"}, Severities: 2, Folder: f, Limit: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -210,7 +210,7 @@ func TestEvaluateFolder(t *testing.T) {
 		if err := os.Remove(filepath.Join(victim, entries[0].Name())); err != nil {
 			t.Fatal(err)
 		}
-		_, err := evaluateWith(context.Background(), []predictor{fake}, []recipes.RunInfo{info}, test,
+		_, err := evaluateWith(context.Background(), []predictor{fake}, []checkpoint.RunInfo{info}, test,
 			Options{Corruptions: []string{"fog", "snow"}, Severities: 2, Folder: f})
 		if err == nil || !strings.Contains(err.Error(), "holds 11 images but the clean test set") {
 			t.Fatalf("error %v", err)
@@ -221,7 +221,7 @@ func TestEvaluateFolder(t *testing.T) {
 		if err := os.Rename(filepath.Join(from, entries[0].Name()), filepath.Join(to, entries[0].Name())); err != nil {
 			t.Fatal(err)
 		}
-		_, err = evaluateWith(context.Background(), []predictor{fake}, []recipes.RunInfo{info}, test,
+		_, err = evaluateWith(context.Background(), []predictor{fake}, []checkpoint.RunInfo{info}, test,
 			Options{Corruptions: []string{"fog"}, Severities: 2, Folder: f})
 		if err == nil || !strings.Contains(err.Error(), "must be the clean test images in the same order") {
 			t.Fatalf("error %v", err)

@@ -8,7 +8,6 @@ import (
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/engine"
 	"github.com/cotrain/cotrain/experiment"
-	"github.com/cotrain/cotrain/experiments"
 	"github.com/cotrain/cotrain/predict"
 	"github.com/cotrain/cotrain/recipes"
 	"github.com/cotrain/cotrain/robustness"
@@ -21,7 +20,7 @@ import (
 // one epoch on 32×32 stripes: its speed is that of the demo Baseline.
 func demoClassifier(b *testing.B) *predict.Classifier {
 	b.Helper()
-	text, _ := experiments.Builtin("demo")
+	text, _ := experiment.Preset("demo")
 	cfg, err := experiment.Parse("demo", text)
 	if err != nil {
 		b.Fatal(err)

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"text/tabwriter"
 
-	"github.com/cotrain/cotrain/bench"
+	"github.com/cotrain/cotrain/internal/bench"
 	"github.com/cotrain/cotrain/models"
 )
 

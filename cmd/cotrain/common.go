@@ -10,7 +10,6 @@ import (
 
 	"github.com/cotrain/cotrain/engine"
 	"github.com/cotrain/cotrain/experiment"
-	"github.com/cotrain/cotrain/experiments"
 )
 
 // backendOpener opens the backend a command was asked to use.
@@ -39,13 +38,10 @@ func backendFlag(fs *flag.FlagSet) backendOpener {
 	}
 }
 
-// loadConfig reads an experiment file; "demo" and "paper" name the built-in ones.
+// loadConfig reads an experiment file or names a preset ("demo", "paper").
 func loadConfig(path string) (experiment.Config, error) {
 	if path == "" {
 		return experiment.Config{}, usagef("--config is required (a TOML experiment file, or \"demo\")")
-	}
-	if text, ok := experiments.Builtin(path); ok {
-		return experiment.Parse(path, text)
 	}
 	return experiment.Load(path)
 }

@@ -12,8 +12,8 @@ import (
 
 	"golang.org/x/sys/cpu"
 
-	"github.com/cotrain/cotrain/bench"
 	"github.com/cotrain/cotrain/engine"
+	"github.com/cotrain/cotrain/internal/bench"
 )
 
 func doctorCommand() command {

@@ -12,8 +12,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/cotrain/cotrain/corrupt"
-	"github.com/cotrain/cotrain/evaluate"
 	"github.com/cotrain/cotrain/internal/progress"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/predict"
 	"github.com/cotrain/cotrain/robustness"
 )
@@ -163,7 +163,7 @@ classes; see docs/robustness.md). --limit N keeps the first N test images
 
 // writeMatrix prints the mean accuracy table of m and writes PREFIX.json
 // and PREFIX.csv.
-func writeMatrix(w io.Writer, m *evaluate.AccuracyMatrix, prefix, title string) error {
+func writeMatrix(w io.Writer, m *metrics.AccuracyMatrix, prefix, title string) error {
 	t, err := m.MeanTable()
 	if err != nil {
 		return err

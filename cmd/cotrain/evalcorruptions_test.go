@@ -23,7 +23,7 @@ import (
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/data/datatest"
 	"github.com/cotrain/cotrain/engine"
-	"github.com/cotrain/cotrain/evaluate"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/recipes"
 	"github.com/cotrain/cotrain/robustness"
@@ -352,7 +352,7 @@ func TestEvalCorruptionsCommand(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
-	m, err := evaluate.LoadAccuracyMatrix(prefix + ".json")
+	m, err := metrics.LoadAccuracyMatrix(prefix + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +360,7 @@ func TestEvalCorruptionsCommand(t *testing.T) {
 		len(m.Seeds) != 2 || m.Seeds[0].Seed != 5 || m.Seeds[1].Seed != 6 {
 		t.Fatalf("matrix %q: %d images, %v × %d, %d seeds", m.Model, m.NumImages, m.Corruptions, m.Severities, len(m.Seeds))
 	}
-	tab, err := evaluate.LoadAccuracyTableCSV(prefix + ".csv")
+	tab, err := metrics.LoadAccuracyTableCSV(prefix + ".csv")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestEvalCorruptionsCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	mf, err := evaluate.LoadAccuracyMatrix(prefix2 + ".json")
+	mf, err := metrics.LoadAccuracyMatrix(prefix2 + ".json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +391,7 @@ func TestEvalCorruptionsCommand(t *testing.T) {
 				}
 			}
 		}
-		if !slices.Equal(sc.Clean, m.Seeds[slices.IndexFunc(m.Seeds, func(x evaluate.SeedCorrectness) bool { return x.Seed == sc.Seed })].Clean[:7]) {
+		if !slices.Equal(sc.Clean, m.Seeds[slices.IndexFunc(m.Seeds, func(x metrics.SeedCorrectness) bool { return x.Seed == sc.Seed })].Clean[:7]) {
 			t.Errorf("seed %d: clean results of the first 7 images changed", sc.Seed)
 		}
 	}

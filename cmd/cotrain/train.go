@@ -2,41 +2,43 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
+	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
-	"github.com/cotrain/cotrain/data/responses"
+	"github.com/cotrain/cotrain/data/recordings"
 	"github.com/cotrain/cotrain/experiment"
 	"github.com/cotrain/cotrain/predict"
 	"github.com/cotrain/cotrain/recipes"
+	"github.com/cotrain/cotrain/roles"
 )
 
 func trainCommand() command {
 	return command{
 		name:    "train",
 		summary: "train one model of an experiment (resumes an interrupted run)",
-		usage:   "--config FILE --model KIND [--responses FILE] [--seed N] [--backend B] [--out DIR]",
-		help: `Trains one model of the experiment file (or "demo" / "paper" for the built-in
-ones). KIND is baseline, oracle, predictor (the Monkey Predictor, on the
-experiment's V1 recordings) or mtl (co-training on the response set given
-with --responses, made with "cotrain responses"; MTL-Monkey, MTL-Shuffled
-and MTL-Oracle differ only in it). "cotrain run" trains them all in order.
+		usage:   "--config FILE --model ROLE [--seed N] [--backend B] [--out DIR]",
+		help: `Trains one model of the experiment file (or a preset: "demo", "paper"),
+exactly as "cotrain run" trains it, into the same folder: ROLE is one of
+baseline, monkey-predictor, oracle, mtl-oracle, mtl-monkey, mtl-shuffled.
+What the model needs and is not made yet runs first, once (the simulated V1
+recording, the Monkey Predictor and its response sets, the Oracle and its
+readout); "cotrain run --plan" lists these jobs.
 
-The run directory (--out, default runs/EXPERIMENT/KIND/seed-N) receives a
-checkpoint after every epoch; running the same command again after an
-interruption (Ctrl-C, kill -9) resumes from the last completed epoch, and
-running it on a finished run just reports it. Progress goes to stderr.`,
+The model's run directory, OUT/ROLE/seed-N (OUT defaults to runs/NAME, as
+for "cotrain run"), receives a checkpoint after every epoch; running the
+same command again after an interruption (Ctrl-C, kill -9) resumes from the
+last completed epoch, and running it on a finished run just reports it.
+Progress goes to stderr.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
-			config := fs.String("config", "", "experiment file, or \"demo\" / \"paper\"")
-			kind := fs.String("model", "baseline", "model kind: baseline, oracle, predictor or mtl")
-			respPath := fs.String("responses", "", "response set (the co-training targets) for --model mtl")
+			config := fs.String("config", "", "experiment file, or a preset (\"demo\", \"paper\")")
+			role := fs.String("model", string(roles.Baseline), "the model to train: baseline, monkey-predictor, oracle, mtl-oracle, mtl-monkey or mtl-shuffled")
 			seed := fs.Int64("seed", 0, "seed (default: the experiment's first seed)")
-			out := fs.String("out", "", "run directory (default runs/EXPERIMENT/KIND/seed-N)")
+			out := fs.String("out", "", "experiment folder (default runs/NAME)")
 			backend := backendFlag(fs)
 			workers := workersFlag(fs)
 			return func(ctx context.Context, args []string, w io.Writer) error {
@@ -47,11 +49,23 @@ running it on a finished run just reports it. Progress goes to stderr.`,
 				if err != nil {
 					return err
 				}
+				r, err := roles.Parse(*role)
+				if err != nil || r == roles.Other {
+					return usagef("--model %q: want one of %v", *role, roles.Table1())
+				}
 				if *seed == 0 {
 					*seed = cfg.Seeds[0]
 				}
 				if *out == "" {
-					*out = filepath.Join("runs", cfg.Name, *kind, fmt.Sprintf("seed-%d", *seed))
+					*out = filepath.Join("runs", cfg.Name)
+				}
+				plan, err := experiment.NewPlan(cfg, *out)
+				if err != nil {
+					return err
+				}
+				job, err := plan.Training(r, *seed)
+				if err != nil {
+					return err
 				}
 				b, err := backend()
 				if err != nil {
@@ -59,58 +73,47 @@ running it on a finished run just reports it. Progress goes to stderr.`,
 				}
 				defer printProfile(b, os.Stderr)
 				env := recipes.Env{Backend: b, Progress: os.Stderr, Workers: *workers}
-				fmt.Fprintf(os.Stderr, "training %s (seed %d) of experiment %q on %s into %s\n", *kind, *seed, cfg.Name, describe(b), *out)
-				switch *kind {
-				case "baseline":
-					return trainBaseline(ctx, env, cfg, *seed, *out, w)
-				case "predictor", "monkey-predictor":
-					return trainPredictor(ctx, env, cfg, *seed, *out, w)
-				case "oracle":
-					return trainClassifierKind(ctx, env, cfg, *seed, *out, w, func(d recipes.ClassifierData) (*recipes.ClassifierResult, error) {
-						return recipes.TrainOracle(ctx, env, recipes.OracleJob{Dir: *out, Model: cfg.Model, Classifier: cfg.Classifier,
-							Recipe: cfg.Oracle, Data: d, Seed: *seed})
-					})
-				case "mtl", "mtl-monkey", "mtl-shuffled", "mtl-oracle":
-					if *respPath == "" {
-						return usagef("--model %s needs --responses FILE (make one with \"cotrain responses\")", *kind)
-					}
-					rs, err := responses.Load(*respPath)
-					if err != nil {
-						return err
-					}
-					return trainClassifierKind(ctx, env, cfg, *seed, *out, w, func(d recipes.ClassifierData) (*recipes.ClassifierResult, error) {
-						res, err := recipes.TrainMTL(ctx, env, recipes.MTLJob{Dir: *out, Model: cfg.Model, Recipe: cfg.MTL, Data: d, Responses: rs, Seed: *seed})
-						if res == nil {
-							return nil, err
-						}
-						return &recipes.ClassifierResult{LoopResult: res.LoopResult, ValidationAccuracy: res.ValidationAccuracy}, err
-					})
+				fmt.Fprintf(os.Stderr, "training %s (seed %d) of experiment %q on %s into %s\n", r, *seed, cfg.Name, describe(b), job.Dir)
+				if err := plan.RunJobs(ctx, env, w, plan.WithInputs(job), nil); err != nil {
+					return err
 				}
-				return usagef("unknown model %q (known: baseline, oracle, predictor, mtl)", *kind)
+				return summarizeRun(ctx, env, plan, job.Dir, w)
 			}
 		},
 	}
 }
 
-// trainBaseline trains the Baseline classifier and reports its accuracies.
-func trainBaseline(ctx context.Context, env recipes.Env, cfg experiment.Config, seed int64, dir string, w io.Writer) error {
-	return trainClassifierKind(ctx, env, cfg, seed, dir, w, func(d recipes.ClassifierData) (*recipes.ClassifierResult, error) {
-		return recipes.TrainClassifier(ctx, env, recipes.ClassifierJob{Dir: dir, Model: cfg.Model, Recipe: cfg.Classifier, Seed: seed, Data: d})
-	})
-}
-
-// trainClassifierKind runs a recipe that yields a classifier and reports
-// its validation and test accuracies.
-func trainClassifierKind(ctx context.Context, env recipes.Env, cfg experiment.Config, seed int64, dir string, w io.Writer,
-	train func(recipes.ClassifierData) (*recipes.ClassifierResult, error)) error {
-	splits, err := cfg.Data.Open()
+// summarizeRun prints what a finished training run reached: the best
+// validation objective and, for a classifier, the test accuracy, for a
+// predictor the neural metrics on the test recordings.
+func summarizeRun(ctx context.Context, env recipes.Env, plan *experiment.Plan, dir string, w io.Writer) error {
+	cfg := plan.Config
+	hist, err := recipes.ReadResult(dir)
 	if err != nil {
 		return err
 	}
-	res, err := train(recipes.ClassifierData{Train: splits.Train, Validation: splits.Validation, TrainPipeline: splits.TrainPipeline, Normalize: splits.Normalize})
-	if errors.Is(err, recipes.ErrInterrupted) {
-		return fmt.Errorf("interrupted; run the same command again to resume %s", dir)
+	info, err := checkpoint.ReadRunInfo(dir)
+	if err != nil {
+		return err
 	}
+	if info.Kind == checkpoint.KindPredictor {
+		rec, err := recordings.Open(plan.Recordings)
+		if err != nil {
+			return err
+		}
+		m, err := predict.LoadNeural(env.Backend, dir)
+		if err != nil {
+			return err
+		}
+		rep, err := m.EvaluateV1(ctx, rec, cfg.V1.Selection())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s: %d epochs, best validation correlation %.4f (epoch %d)\ntest set: ", dir, hist.Epochs, hist.BestObjective, hist.BestEpoch)
+		printNeural(w, rep)
+		return printFEV(w, rec, cfg.V1.FEVThreshold)
+	}
+	splits, err := cfg.Data.Open()
 	if err != nil {
 		return err
 	}
@@ -127,34 +130,6 @@ func trainClassifierKind(ctx context.Context, env recipes.Env, cfg experiment.Co
 		return err
 	}
 	fmt.Fprintf(w, "%s: %d epochs, best validation accuracy %.2f%% (epoch %d), test accuracy %.2f%% on %d images\nmodel: %s\n",
-		dir, res.Epochs, res.ValidationAccuracy, res.BestEpoch, predict.Accuracy(correct), len(correct), filepath.Join(dir, recipes.ModelFile))
+		dir, hist.Epochs, hist.BestObjective, hist.BestEpoch, predict.Accuracy(correct), len(correct), filepath.Join(dir, checkpoint.ModelFile))
 	return nil
-}
-
-// trainPredictor trains the Monkey Predictor on the experiment's V1
-// recordings and reports its neural metrics on their test set.
-func trainPredictor(ctx context.Context, env recipes.Env, cfg experiment.Config, seed int64, dir string, w io.Writer) error {
-	rec, err := cfg.V1.Open(ctx)
-	if err != nil {
-		return err
-	}
-	job := recipes.PredictorJob{Dir: dir, Model: cfg.Model, Recipe: cfg.Predictor, Recordings: rec, Seed: seed}
-	res, err := recipes.TrainPredictor(ctx, env, job)
-	if errors.Is(err, recipes.ErrInterrupted) {
-		return fmt.Errorf("interrupted; run the same command again to resume %s", dir)
-	}
-	if err != nil {
-		return err
-	}
-	m, err := predict.LoadNeural(env.Backend, dir)
-	if err != nil {
-		return err
-	}
-	rep, err := m.EvaluateV1(ctx, rec, cfg.V1.Selection())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "%s: %d epochs, best validation correlation %.4f (epoch %d)\ntest set: ", dir, res.Epochs, res.ValidationCorrelation, res.BestEpoch)
-	printNeural(w, rep)
-	return printFEV(w, rec, cfg.V1.FEVThreshold)
 }

@@ -89,7 +89,8 @@ func TestTrainKilled(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "killed")
 	cmd, out = cotrainProcess(t, "train", "--config", exp, "--model", "baseline", "--out", dir, "--workers", "1")
 	deadline := time.Now().Add(2 * time.Minute)
-	for !exists(filepath.Join(dir, "ckpt-0001.npz")) {
+	run := filepath.Join(dir, "baseline", "seed-7") // the experiment's layout, as cotrain run writes it
+	for !exists(filepath.Join(run, "ckpt-0001.npz")) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no checkpoint after epoch 1:\n%s", out)
 		}
@@ -99,7 +100,7 @@ func TestTrainKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	if exists(filepath.Join(dir, "model.npz")) {
+	if exists(filepath.Join(run, "model.npz")) {
 		t.Skip("the run finished before it could be killed")
 	}
 	cmd, out = cotrainProcess(t, "train", "--config", exp, "--model", "baseline", "--out", dir, "--workers", "1")

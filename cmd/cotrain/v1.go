@@ -11,8 +11,8 @@ import (
 
 	"github.com/cotrain/cotrain/data/recordings"
 	"github.com/cotrain/cotrain/data/responses"
-	"github.com/cotrain/cotrain/evaluate"
 	"github.com/cotrain/cotrain/experiment"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/predict"
 )
 
@@ -104,7 +104,7 @@ func overrideSet(fs *flag.FlagSet, base, flags experiment.SimulateConfig) experi
 
 // printFEV prints the distribution of the neurons' FEV.
 func printFEV(w io.Writer, rec *recordings.Recordings, threshold float64) error {
-	fev, err := evaluate.RecordedFEV(rec)
+	fev, err := rec.TestFEV()
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ neurons with FEV above the threshold (negative: all neurons). Without
 				if *recPath == "" {
 					return usagef("--recordings is required")
 				}
-				rec, err := experiment.OpenRecordings(*recPath)
+				rec, err := recordings.Open(*recPath)
 				if err != nil {
 					return err
 				}
@@ -168,7 +168,7 @@ neurons with FEV above the threshold (negative: all neurons). Without
 					pred[i] = rs.Row(i)
 				}
 				sel := experiment.V1Config{FEVThreshold: *threshold}.Selection()
-				rep, err := evaluate.RecordedTest(rec, pred, sel)
+				rep, err := rec.TestMetrics(pred, sel)
 				if err != nil {
 					return err
 				}
@@ -180,7 +180,7 @@ neurons with FEV above the threshold (negative: all neurons). Without
 }
 
 // printNeural prints the means of a neural report.
-func printNeural(w io.Writer, rep evaluate.NeuralReport) {
+func printNeural(w io.Writer, rep metrics.NeuralReport) {
 	m := rep.Mean
 	fmt.Fprintf(w, "over %d of %d neurons: FEVe %.3f, FEV %.3f, single-trial correlation %.3f, correlation to average %.3f, oracle correlation %.3f\n",
 		rep.NumSelected, len(rep.FEV), m.FEVe, m.FEV, m.SingleTrialCorrelation, m.AverageCorrelation, m.OracleCorrelation)
@@ -228,7 +228,7 @@ across images with the given seed.`,
 				switch {
 				case strings.HasPrefix(*images, "recordings:"):
 					path := strings.TrimPrefix(*images, "recordings:")
-					rec, err := experiment.OpenRecordings(path)
+					rec, err := recordings.Open(path)
 					if err != nil {
 						return err
 					}

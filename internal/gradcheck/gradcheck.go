@@ -13,7 +13,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	"github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/cotrain/cotrain/engine"
+	"github.com/cotrain/cotrain/internal/guard"
 )
 
 // Func builds a scalar float64 loss from inputs; it may create and use
@@ -76,7 +76,7 @@ func Check(backend backends.Backend, ctx *context.Context, fn Func, inputs []*te
 			args[i] = t
 		}
 		var out []*tensors.Tensor
-		err := engine.Try(func() {
+		err := guard.Run(func() {
 			var err error
 			if out, err = e.Exec(args...); err != nil {
 				panic(err)

@@ -1,4 +1,4 @@
-package evaluate
+package metrics
 
 import (
 	"errors"
@@ -20,9 +20,11 @@ type BootstrapOptions struct {
 	// same seed gives the same result.
 	Seed uint64
 	// Corruptions lists the corruptions to score; nil means every
-	// corruption of the Baseline (pass PaperCorruptions() for the paper's
+	// corruption of the Baseline (pass corrupt.Paper14() for the paper's
 	// 14).
 	Corruptions []string
+	// Taxonomy groups the corruptions into categories.
+	Taxonomy Taxonomy `json:"-"`
 }
 
 // Estimate summarises a bootstrapped statistic.
@@ -151,12 +153,12 @@ func BootstrapRobustness(model, baseline *AccuracyMatrix, opts BootstrapOptions)
 			model.Model, model.NumImages, baseline.Model, baseline.NumImages)
 	}
 	modelMean := model.meanTable()
-	point, err := Robustness(modelMean, baseline.meanTable(), opts.Corruptions)
+	point, err := Robustness(modelMean, baseline.meanTable(), opts.Corruptions, opts.Taxonomy)
 	if err != nil {
 		return RobustnessBootstrap{}, err
 	}
 	corruptions := point.Corruptions
-	s, err := newScorer(corruptions)
+	s, err := newScorer(corruptions, opts.Taxonomy)
 	if err != nil {
 		return RobustnessBootstrap{}, err
 	}

@@ -26,7 +26,7 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 
-	"github.com/cotrain/cotrain/engine"
+	"github.com/cotrain/cotrain/internal/guard"
 	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/nn"
 )
@@ -129,7 +129,7 @@ func cotrainStepper(b backends.Backend, o Options) (stepper, error) {
 	}
 	opt := &nn.SGD{LR: 0.01, Momentum: 0.75, WeightDecay: 5e-4}
 	var step *gctx.Exec
-	err := engine.Try(func() {
+	err := guard.Run(func() {
 		var err error
 		step, err = gctx.NewExec(b, mctx, func(ctx *gctx.Context, x, labels *graph.Node) *graph.Node {
 			g := x.Graph()

@@ -1,8 +1,9 @@
-package evaluate
+package metrics
 
 import (
+	"errors"
 	"fmt"
-	"strings"
+	"slices"
 )
 
 // Category is a named group of corruptions (Hendrycks & Dietterich 2019).
@@ -13,46 +14,18 @@ type Category struct {
 	Corruptions []string `json:"corruptions"`
 }
 
-// Categories returns the ImageNet-C grouping of the 15 benchmark
-// corruptions, in the imagecorruptions order. glass_blur is listed under
-// blur; it takes part in a score only when it is among the scored
-// corruptions (the paper drops it).
-func Categories() []Category {
-	return []Category{
-		{Name: "noise", Corruptions: []string{"gaussian_noise", "shot_noise", "impulse_noise"}},
-		{Name: "blur", Corruptions: []string{"defocus_blur", "glass_blur", "motion_blur", "zoom_blur"}},
-		{Name: "weather", Corruptions: []string{"snow", "frost", "fog", "brightness"}},
-		{Name: "digital", Corruptions: []string{"contrast", "elastic_transform", "pixelate", "jpeg_compression"}},
-	}
-}
+// Taxonomy groups corruptions into categories, in the order scores list
+// them; report builds the ImageNet-C one from package corrupt.
+type Taxonomy []Category
 
-// PaperCorruptions returns the 14 corruptions of Safarani et al. 2021
-// (TIN-TC): the 15 ImageNet-C benchmark corruptions without glass_blur, in
-// the imagecorruptions order.
-func PaperCorruptions() []string {
-	var out []string
-	for _, cat := range Categories() {
-		for _, c := range cat.Corruptions {
-			if c != "glass_blur" {
-				out = append(out, c)
-			}
+// category returns the name of the category of a corruption, or "".
+func (t Taxonomy) category(corruption string) string {
+	for _, cat := range t {
+		if slices.Contains(cat.Corruptions, corruption) {
+			return cat.Name
 		}
 	}
-	return out
-}
-
-// CategoryOf returns the category name of a corruption.
-func CategoryOf(corruption string) (string, error) {
-	var known []string
-	for _, cat := range Categories() {
-		for _, c := range cat.Corruptions {
-			if c == corruption {
-				return cat.Name, nil
-			}
-			known = append(known, c)
-		}
-	}
-	return "", fmt.Errorf("corruption %q has no category; known corruptions: %s", corruption, strings.Join(known, ", "))
+	return ""
 }
 
 // CategoryScore is the robustness score of one category.
@@ -75,32 +48,33 @@ type RobustnessScore struct {
 	// Ratios[c] is Ā_c(model)/Ā_c(Baseline), Ā_c being the accuracy under
 	// corruption c averaged over severities and seeds.
 	Ratios []float64 `json:"ratios"`
-	// Categories holds the per-category scores, in the order noise, blur,
-	// weather, digital, for the categories with at least one scored
-	// corruption.
+	// Categories holds the per-category scores, in the taxonomy's order
+	// (noise, blur, weather, digital), for the categories with at least one
+	// scored corruption.
 	Categories []CategoryScore `json:"categories"`
 }
 
-// categoryGroups returns, for each category with a member among
+// categoryGroups returns, for each category of tax with a member among
 // corruptions, the category (restricted to those members) and the indices
 // of its members in corruptions. Every corruption must have a category.
-func categoryGroups(corruptions []string) ([]Category, [][]int, error) {
+func categoryGroups(corruptions []string, tax Taxonomy) ([]Category, [][]int, error) {
+	if len(tax) == 0 {
+		return nil, nil, errors.New("no corruption categories given (report builds the ImageNet-C taxonomy from package corrupt)")
+	}
 	for _, c := range corruptions {
-		if _, err := CategoryOf(c); err != nil {
-			return nil, nil, err
+		if tax.category(c) == "" {
+			return nil, nil, fmt.Errorf("corruption %q has no category", c)
 		}
 	}
 	var cats []Category
 	var idx [][]int
-	for _, cat := range Categories() {
+	for _, cat := range tax {
 		var members []string
 		var ix []int
 		for i, c := range corruptions {
-			for _, m := range cat.Corruptions {
-				if c == m {
-					members = append(members, c)
-					ix = append(ix, i)
-				}
+			if slices.Contains(cat.Corruptions, c) {
+				members = append(members, c)
+				ix = append(ix, i)
 			}
 		}
 		if len(members) > 0 {
@@ -119,11 +93,11 @@ type scorer struct {
 	catIdx      [][]int
 }
 
-func newScorer(corruptions []string) (*scorer, error) {
+func newScorer(corruptions []string, tax Taxonomy) (*scorer, error) {
 	if err := checkCorruptionNames(corruptions); err != nil {
 		return nil, err
 	}
-	cats, idx, err := categoryGroups(corruptions)
+	cats, idx, err := categoryGroups(corruptions, tax)
 	if err != nil {
 		return nil, err
 	}
@@ -191,19 +165,20 @@ func pairedTables(t, ref AccuracyTable, corruptions []string, role, refRole stri
 
 // Robustness returns the robustness score of Safarani et al. 2021 of model
 // relative to baseline over the given corruptions (nil: every corruption of
-// baseline; pass PaperCorruptions() for the paper's 14):
+// baseline; pass corrupt.Paper14() for the paper's 14), grouped into the
+// categories of tax:
 //
 //	score = (1/C) Σ_c Ā_c(model) / Ā_c(baseline),
 //
 // where Ā_c is the accuracy under corruption c averaged over severities and
 // seeds (the tables are expected to be MeanTables), together with the
 // per-corruption ratios and the per-category means of the ratios.
-func Robustness(model, baseline AccuracyTable, corruptions []string) (RobustnessScore, error) {
+func Robustness(model, baseline AccuracyTable, corruptions []string, tax Taxonomy) (RobustnessScore, error) {
 	corruptions, err := pairedTables(model, baseline, corruptions, "model", "baseline")
 	if err != nil {
 		return RobustnessScore{}, err
 	}
-	s, err := newScorer(corruptions)
+	s, err := newScorer(corruptions, tax)
 	if err != nil {
 		return RobustnessScore{}, err
 	}

@@ -1,4 +1,4 @@
-package evaluate
+package metrics
 
 import (
 	"encoding/json"
@@ -86,4 +86,28 @@ func checkSlice(t *testing.T, what string, got, want []float64, tol float64) {
 			t.Errorf("%s[%d] = %.15g, want %.15g (diff %.3g)", what, i, got[i], want[i], got[i]-want[i])
 		}
 	}
+}
+
+// imagenetC is the ImageNet-C grouping of the 15 benchmark corruptions
+// (Hendrycks & Dietterich 2019), written out independently of package
+// corrupt.
+var imagenetC = Taxonomy{
+	{Name: "noise", Corruptions: []string{"gaussian_noise", "shot_noise", "impulse_noise"}},
+	{Name: "blur", Corruptions: []string{"defocus_blur", "glass_blur", "motion_blur", "zoom_blur"}},
+	{Name: "weather", Corruptions: []string{"snow", "frost", "fog", "brightness"}},
+	{Name: "digital", Corruptions: []string{"contrast", "elastic_transform", "pixelate", "jpeg_compression"}},
+}
+
+// paperCorruptions are the 14 corruptions of Safarani et al. 2021: the 15
+// without glass_blur.
+func paperCorruptions() []string {
+	var out []string
+	for _, cat := range imagenetC {
+		for _, c := range cat.Corruptions {
+			if c != "glass_blur" {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }

@@ -1,36 +1,36 @@
-package evaluate
+package recordings
 
 import (
 	"fmt"
 
-	"github.com/cotrain/cotrain/data/recordings"
+	"github.com/cotrain/cotrain/metrics"
 )
 
-// RecordedTest computes the neural metrics of predictions on the test
+// TestMetrics computes the neural metrics of predictions on the test
 // trials of a recording: pred maps an image row of rec to the predicted
 // responses of all neurons, sessions concatenated in order. Each session's
 // repeats are grouped by image (GroupTrials); where a session marks entries
 // as unrecorded, each neuron is evaluated on its recorded trials alone.
 // The per-neuron results of all sessions are concatenated and their means
 // taken over the neurons sel selects.
-func RecordedTest(rec *recordings.Recordings, pred map[int][]float32, sel NeuronSelection) (NeuralReport, error) {
-	tests, err := recordedTests(rec, pred)
+func (rec *Recordings) TestMetrics(pred map[int][]float32, sel metrics.NeuronSelection) (metrics.NeuralReport, error) {
+	tests, err := rec.testGroups(pred)
 	if err != nil {
-		return NeuralReport{}, err
+		return metrics.NeuralReport{}, err
 	}
-	parts := make([]NeuralReport, len(tests))
+	parts := make([]metrics.NeuralReport, len(tests))
 	for i, t := range tests {
-		if parts[i], err = EvaluateNeural(t, NeuronSelection{}); err != nil {
-			return NeuralReport{}, err
+		if parts[i], err = metrics.EvaluateNeural(t, metrics.NeuronSelection{}); err != nil {
+			return metrics.NeuralReport{}, err
 		}
 	}
-	return MergeNeural(parts, sel)
+	return metrics.MergeNeural(parts, sel)
 }
 
-// RecordedFEV is the fraction of explainable variance of each neuron of a
+// TestFEV is the fraction of explainable variance of each neuron of a
 // recording (sessions concatenated), from its test repeats.
-func RecordedFEV(rec *recordings.Recordings) ([]float64, error) {
-	tests, err := recordedTests(rec, nil)
+func (rec *Recordings) TestFEV() ([]float64, error) {
+	tests, err := rec.testGroups(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +45,11 @@ func RecordedFEV(rec *recordings.Recordings) ([]float64, error) {
 	return fev, nil
 }
 
-// recordedTests groups the test trials of every session into NeuralTests,
+// testGroups groups the test trials of every session into NeuralTests,
 // one per session (or one per neuron of a session with unrecorded
 // entries), in neuron order. pred may be nil.
-func recordedTests(rec *recordings.Recordings, pred map[int][]float32) ([]NeuralTest, error) {
-	var tests []NeuralTest
+func (rec *Recordings) testGroups(pred map[int][]float32) ([]metrics.NeuralTest, error) {
+	var tests []metrics.NeuralTest
 	offset := 0
 	for k := range rec.Sessions {
 		s := &rec.Sessions[k]
@@ -100,7 +100,7 @@ func recordedTests(rec *recordings.Recordings, pred map[int][]float32) ([]Neural
 				}
 				p = append(p, q)
 			}
-			test, err := GroupTrials(ids, resp, p)
+			test, err := metrics.GroupTrials(ids, resp, p)
 			if err != nil {
 				return nil, fmt.Errorf("session %q: %w", s.Name, err)
 			}
@@ -109,23 +109,4 @@ func recordedTests(rec *recordings.Recordings, pred map[int][]float32) ([]Neural
 		offset += s.Neurons
 	}
 	return tests, nil
-}
-
-// MergeNeural concatenates the per-neuron metrics of several reports (for
-// example one per recording session) and recomputes the selection and the
-// means over all of them.
-func MergeNeural(reports []NeuralReport, sel NeuronSelection) (NeuralReport, error) {
-	var m NeuralReport
-	for _, r := range reports {
-		m.SingleTrialCorrelation = append(m.SingleTrialCorrelation, r.SingleTrialCorrelation...)
-		m.AverageCorrelation = append(m.AverageCorrelation, r.AverageCorrelation...)
-		m.FEV = append(m.FEV, r.FEV...)
-		m.FEVe = append(m.FEVe, r.FEVe...)
-		m.OracleCorrelation = append(m.OracleCorrelation, r.OracleCorrelation...)
-		m.ConservativeOracleCorrelation = append(m.ConservativeOracleCorrelation, r.ConservativeOracleCorrelation...)
-	}
-	if err := m.summarize(sel); err != nil {
-		return NeuralReport{}, err
-	}
-	return m, nil
 }

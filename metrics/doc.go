@@ -1,4 +1,4 @@
-// Package evaluate holds the numeric core of cotrain's evaluation: neural
+// Package metrics holds the numeric core of cotrain's evaluation: neural
 // predictivity metrics on repeated test trials (single-trial and
 // repeat-averaged correlation, FEV and FEVe, oracle correlations), per-image
 // classification correctness under corruptions with the paper's robustness
@@ -8,4 +8,4 @@
 //
 // Every formula, convention (zero-variance neurons, NaN handling) and choice
 // (bootstrap unit and count) is written out in docs/metrics.md.
-package evaluate
+package metrics

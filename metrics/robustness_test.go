@@ -1,4 +1,4 @@
-package evaluate
+package metrics
 
 import (
 	"strings"
@@ -80,7 +80,7 @@ func TestRobustnessByHand(t *testing.T) {
 		t.Errorf("clean accuracies %g, %g; want 87.5, 50", mt.Clean, bt.Clean)
 	}
 	checkSlice(t, "model gaussian_noise by severity", mt.Accuracy[0], []float64{75, 37.5}, 1e-12)
-	r, err := Robustness(mt, bt, nil)
+	r, err := Robustness(mt, bt, nil, imagenetC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestRobustnessByHand(t *testing.T) {
 		}
 	}
 	// Scoring a subset changes the mean to the subset's.
-	sub, err := Robustness(mt, bt, []string{"snow", "gaussian_noise"})
+	sub, err := Robustness(mt, bt, []string{"snow", "gaussian_noise"}, imagenetC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestRobustnessByHand(t *testing.T) {
 		t.Errorf("subset score %+v, want 1.05 with noise first", sub)
 	}
 	// The Baseline against itself scores exactly 1.
-	self, err := Robustness(bt, bt, nil)
+	self, err := Robustness(bt, bt, nil, imagenetC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,38 +120,15 @@ func TestRobustnessByHand(t *testing.T) {
 	}
 }
 
-func TestPaperCorruptionsAndCategories(t *testing.T) {
-	pc := PaperCorruptions()
-	if len(pc) != 14 {
-		t.Fatalf("%d paper corruptions, want 14", len(pc))
-	}
-	want := map[string]int{"noise": 3, "blur": 3, "weather": 4, "digital": 4}
-	got := map[string]int{}
-	for _, c := range pc {
-		if c == "glass_blur" {
-			t.Error("glass_blur among the paper corruptions")
-		}
-		cat, err := CategoryOf(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[cat]++
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("category %s has %d paper corruptions, want %d", k, got[k], v)
-		}
-	}
-	if cat, err := CategoryOf("glass_blur"); err != nil || cat != "blur" {
-		t.Errorf("glass_blur category %q, %v; want blur", cat, err)
-	}
-	if _, err := CategoryOf("gaussian_blur"); err == nil || !strings.Contains(err.Error(), `"gaussian_blur" has no category`) {
+// TestUncategorizedCorruption: a scored corruption the taxonomy does not
+// know is an error naming it.
+func TestUncategorizedCorruption(t *testing.T) {
+	if _, _, err := categoryGroups([]string{"gaussian_noise", "gaussian_blur"}, imagenetC); err == nil ||
+		!strings.Contains(err.Error(), `"gaussian_blur" has no category`) {
 		t.Errorf("unknown corruption error %v", err)
 	}
-	// Categories returns a fresh copy each time.
-	Categories()[0].Corruptions[0] = "changed"
-	if Categories()[0].Corruptions[0] != "gaussian_noise" {
-		t.Error("Categories shares its slices between calls")
+	if _, _, err := categoryGroups([]string{"gaussian_noise"}, nil); err == nil {
+		t.Error("scoring without a taxonomy gave no error")
 	}
 }
 
@@ -209,7 +186,7 @@ func TestRobustnessErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := Robustness(c.model, c.baseline, c.corruptions)
+			_, err := Robustness(c.model, c.baseline, c.corruptions, imagenetC)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("error %v, want one containing %q", err, c.want)
 			}

@@ -1,4 +1,4 @@
-package evaluate
+package metrics
 
 import (
 	"math"
@@ -47,7 +47,7 @@ func bootPair(t testing.TB, n int) (model, baseline *AccuracyMatrix) {
 
 func TestBootstrapDeterministic(t *testing.T) {
 	model, baseline := bootPair(t, 300)
-	opts := BootstrapOptions{Replicates: 40, Seed: 7}
+	opts := BootstrapOptions{Replicates: 40, Seed: 7, Taxonomy: imagenetC}
 	a, err := BootstrapRobustness(model, baseline, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestBootstrapDeterministic(t *testing.T) {
 
 func TestBootstrapPointAndMean(t *testing.T) {
 	model, baseline := bootPair(t, 1000)
-	res, err := BootstrapRobustness(model, baseline, BootstrapOptions{Seed: 3})
+	res, err := BootstrapRobustness(model, baseline, BootstrapOptions{Seed: 3, Taxonomy: imagenetC})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestBootstrapPointAndMean(t *testing.T) {
 	}
 	mt, _ := model.MeanTable()
 	bt, _ := baseline.MeanTable()
-	point, err := Robustness(mt, bt, nil)
+	point, err := Robustness(mt, bt, nil, imagenetC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestBootstrapStdShrinks(t *testing.T) {
 	var stds []float64
 	for _, n := range []int{200, 3200} {
 		model, baseline := bootPair(t, n)
-		res, err := BootstrapRobustness(model, baseline, BootstrapOptions{Replicates: 100, Seed: 5})
+		res, err := BootstrapRobustness(model, baseline, BootstrapOptions{Replicates: 100, Seed: 5, Taxonomy: imagenetC})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -159,11 +159,11 @@ func TestBootstrapErrors(t *testing.T) {
 		opts            BootstrapOptions
 		want            string
 	}{
-		{"images", model, small, BootstrapOptions{}, `model "model" has 50 test images but baseline "model" has 40`},
-		{"replicates", model, baseline, BootstrapOptions{Replicates: 1}, "1 bootstrap replicates; need at least 2"},
-		{"nil", model, nil, BootstrapOptions{}, "needs both"},
-		{"zero baseline", model, zero, BootstrapOptions{}, "baseline accuracy on gaussian_noise is 0"},
-		{"unknown corruption", model, baseline, BootstrapOptions{Corruptions: []string{"frost"}}, `no corruption "frost"`},
+		{"images", model, small, BootstrapOptions{Taxonomy: imagenetC}, `model "model" has 50 test images but baseline "model" has 40`},
+		{"replicates", model, baseline, BootstrapOptions{Replicates: 1, Taxonomy: imagenetC}, "1 bootstrap replicates; need at least 2"},
+		{"nil", model, nil, BootstrapOptions{Taxonomy: imagenetC}, "needs both"},
+		{"zero baseline", model, zero, BootstrapOptions{Taxonomy: imagenetC}, "baseline accuracy on gaussian_noise is 0"},
+		{"unknown corruption", model, baseline, BootstrapOptions{Corruptions: []string{"frost"}, Taxonomy: imagenetC}, `no corruption "frost"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -176,7 +176,7 @@ func TestBootstrapErrors(t *testing.T) {
 }
 
 func BenchmarkBootstrapPaperSize(b *testing.B) {
-	pc := PaperCorruptions()
+	pc := paperCorruptions()
 	p := make([]float64, len(pc))
 	for i := range p {
 		p[i] = 0.2 + 0.02*float64(i)
@@ -185,7 +185,7 @@ func BenchmarkBootstrapPaperSize(b *testing.B) {
 	baseline := randomMatrix(b, "baseline", 2, 10000, 5, 0.5, pc, p)
 	b.ResetTimer()
 	for range b.N {
-		if _, err := BootstrapRobustness(model, baseline, BootstrapOptions{Seed: 1}); err != nil {
+		if _, err := BootstrapRobustness(model, baseline, BootstrapOptions{Seed: 1, Taxonomy: imagenetC}); err != nil {
 			b.Fatal(err)
 		}
 	}
