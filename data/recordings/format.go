@@ -73,6 +73,16 @@ func Save(path string, r *Recordings) error {
 		if s.Valid != nil {
 			entries = append(entries, npy.Entry{Name: p + "valid", Array: &npy.Array{DType: npy.Bool, Shape: []int{s.Trials, s.Neurons}, Data: s.Valid}})
 		}
+		if s.Validation != nil {
+			entries = append(entries, npy.Entry{Name: p + "validation", Array: &npy.Array{DType: npy.Bool, Shape: []int{s.Trials}, Data: s.Validation}})
+		}
+		if b := s.Behavior; b != nil {
+			entries = append(entries,
+				npy.Entry{Name: p + "pupil_center", Array: &npy.Array{DType: npy.Float32, Shape: []int{s.Trials, 2}, Data: b.PupilCenter}},
+				npy.Entry{Name: p + "pupil_size", Array: &npy.Array{DType: npy.Float32, Shape: []int{s.Trials}, Data: b.PupilSize}},
+				npy.Entry{Name: p + "running_speed", Array: &npy.Array{DType: npy.Float32, Shape: []int{s.Trials}, Data: b.Running}},
+			)
+		}
 	}
 	return npy.WriteNPZ(path, entries, true)
 }
@@ -203,6 +213,17 @@ func fromArrays(arrays map[string]*npy.Array) (*Recordings, error) {
 			}
 			known[p+"valid"] = true
 		}
+		if va, ok := arrays[p+"validation"]; ok {
+			if s.Validation, ok = va.Data.([]bool); !ok || len(va.Shape) != 1 {
+				return nil, fmt.Errorf("field %svalidation: dtype %s shape %v, want a 1-D bool array", p, va.DType, va.Shape)
+			}
+			known[p+"validation"] = true
+		}
+		b, err := readBehavior(arrays, p, known)
+		if err != nil {
+			return nil, err
+		}
+		s.Behavior = b
 		r.Sessions = append(r.Sessions, s)
 	}
 	for name := range arrays {
@@ -214,4 +235,51 @@ func fromArrays(arrays map[string]*npy.Array) (*Recordings, error) {
 		}
 	}
 	return r, nil
+}
+
+// behaviorMembers are the per-trial behaviour members of a session, with
+// their number of values per trial.
+var behaviorMembers = []struct {
+	name string
+	per  int
+}{{"pupil_center", 2}, {"pupil_size", 1}, {"running_speed", 1}}
+
+// readBehavior reads a session's behaviour members: all of them or none.
+func readBehavior(arrays map[string]*npy.Array, p string, known map[string]bool) (*Behavior, error) {
+	var vals [3][]float32
+	present := 0
+	for i, m := range behaviorMembers {
+		a, ok := arrays[p+m.name]
+		if !ok {
+			continue
+		}
+		present++
+		known[p+m.name] = true
+		f, ok := a.Data.([]float32)
+		if !ok {
+			if a.DType != npy.Float64 {
+				return nil, fmt.Errorf("field %s%s: dtype %s, want float32", p, m.name, a.DType)
+			}
+			f = make([]float32, a.Len())
+			for j, v := range a.Data.([]float64) {
+				f[j] = float32(v)
+			}
+		}
+		if (m.per == 1 && len(a.Shape) != 1) || (m.per > 1 && (len(a.Shape) != 2 || a.Shape[1] != m.per)) {
+			return nil, fmt.Errorf("field %s%s: shape %v, want (trials, %d)", p, m.name, a.Shape, m.per)
+		}
+		vals[i] = f
+	}
+	switch present {
+	case 0:
+		return nil, nil
+	case len(behaviorMembers):
+		return &Behavior{PupilCenter: vals[0], PupilSize: vals[1], Running: vals[2]}, nil
+	}
+	for _, m := range behaviorMembers {
+		if _, ok := arrays[p+m.name]; !ok {
+			return nil, fmt.Errorf("field %s%s is missing (behaviour is pupil_center, pupil_size and running_speed together, or none of them)", p, m.name)
+		}
+	}
+	return nil, nil
 }

@@ -75,7 +75,37 @@ type Session struct {
 	ImageIndex []int
 	// Test marks the trials of the test set (repeated test images).
 	Test []bool
+	// Validation, if not nil, marks the non-test trials held out for
+	// validation (the tiers of a Sensorium folder); TrainValidation then
+	// uses it instead of the split by image id.
+	Validation []bool
+	// Behavior, if not nil, holds the session's per-trial non-visual
+	// variables (eye position, pupil size, running speed).
+	Behavior *Behavior
 }
+
+// Behavior holds the non-visual variables of every trial of a session, as
+// mouse recordings provide them (Li et al. 2019 §2.2; the Sensorium
+// "behavior" and "pupil_center" arrays). Units are those of the source:
+// the simulator and cotrain files use the source's own scale, and models
+// standardize each variable over the training trials.
+type Behavior struct {
+	// PupilCenter holds the horizontal and vertical eye position of each
+	// trial (Trials×2, row-major): what a shifter maps to a shift of the
+	// receptive fields.
+	PupilCenter []float32
+	// PupilSize holds the pupil size (dilation) of each trial.
+	PupilSize []float32
+	// Running holds the running speed of each trial.
+	Running []float32
+}
+
+// Modulators returns trial t's modulator inputs: pupil size and running
+// speed.
+func (b *Behavior) Modulators(t int) [2]float32 { return [2]float32{b.PupilSize[t], b.Running[t]} }
+
+// Eye returns trial t's pupil centre (horizontal, vertical).
+func (b *Behavior) Eye(t int) [2]float32 { return [2]float32{b.PupilCenter[2*t], b.PupilCenter[2*t+1]} }
 
 // Response returns the responses of trial t, one per neuron.
 func (s *Session) Response(t int) []float32 {
@@ -219,6 +249,41 @@ func (r *Recordings) Validate() error {
 				return fmt.Errorf("field %sresponses: trial %d neuron %d is %v (mark missing values in %svalid instead)", p, i/s.Neurons, i%s.Neurons, v, p)
 			}
 		}
+		if s.Validation != nil {
+			if len(s.Validation) != s.Trials {
+				return fmt.Errorf("field %svalidation: %d entries for %d trials", p, len(s.Validation), s.Trials)
+			}
+			for t, v := range s.Validation {
+				if v && s.Test[t] {
+					return fmt.Errorf("field %svalidation: trial %d is marked both test and validation", p, t)
+				}
+			}
+		}
+		if err := s.Behavior.validate(p, s.Trials); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validate checks a session's behaviour (nil is valid: none recorded).
+func (b *Behavior) validate(prefix string, trials int) error {
+	if b == nil {
+		return nil
+	}
+	for _, f := range []struct {
+		name string
+		v    []float32
+		per  int
+	}{{"pupil_center", b.PupilCenter, 2}, {"pupil_size", b.PupilSize, 1}, {"running_speed", b.Running, 1}} {
+		if len(f.v) != trials*f.per {
+			return fmt.Errorf("field %s%s: %d values for %d trials, want %d", prefix, f.name, len(f.v), trials, trials*f.per)
+		}
+		for i, v := range f.v {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("field %s%s: trial %d is %v", prefix, f.name, i/f.per, v)
+			}
+		}
 	}
 	return nil
 }
@@ -252,7 +317,9 @@ const (
 // ids 1..N (N = number of images) decides by the trial's image id. When
 // ImageIDs are 1..N, as in CSRF19 data and simulator output, this is the
 // original split exactly; a trial whose image id lies outside 1..N is in
-// neither set, as in the original. The result is indexed [session][k].
+// neither set, as in the original. A session with a Validation mask (a
+// Sensorium folder's tiers) is split by the mask instead. The result is
+// indexed [session][k].
 func (r *Recordings) TrainValidation(trainFrac float64, seed uint32) (train, val [][]int) {
 	trainIDs, _ := SplitImageIDs(r.Images.N, trainFrac, seed)
 	isTrain := make(map[int64]bool, len(trainIDs))
@@ -264,6 +331,16 @@ func (r *Recordings) TrainValidation(trainFrac float64, seed uint32) (train, val
 	val = make([][]int, len(r.Sessions))
 	for k := range r.Sessions {
 		s := &r.Sessions[k]
+		if s.Validation != nil {
+			for _, t := range s.TrainTrials() {
+				if s.Validation[t] {
+					val[k] = append(val[k], t)
+				} else {
+					train[k] = append(train[k], t)
+				}
+			}
+			continue
+		}
 		for _, t := range s.TrainTrials() {
 			id := r.ImageIDs[s.ImageIndex[t]]
 			switch {

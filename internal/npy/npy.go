@@ -279,51 +279,16 @@ const magic = "\x93NUMPY"
 // Read decodes one .npy array from r.
 func Read(r io.Reader) (*Array, error) {
 	br := bufio.NewReader(r)
-	pre := make([]byte, 8)
-	if _, err := io.ReadFull(br, pre); err != nil {
-		return nil, fmt.Errorf("reading .npy preamble: %w", truncated(err))
-	}
-	if string(pre[:6]) != magic {
-		return nil, errors.New("not a .npy file (missing \\x93NUMPY magic)")
-	}
-	var hlen int
-	switch pre[6] {
-	case 1:
-		var b [2]byte
-		if _, err := io.ReadFull(br, b[:]); err != nil {
-			return nil, fmt.Errorf("reading .npy header length: %w", truncated(err))
-		}
-		hlen = int(binary.LittleEndian.Uint16(b[:]))
-	case 2, 3:
-		var b [4]byte
-		if _, err := io.ReadFull(br, b[:]); err != nil {
-			return nil, fmt.Errorf("reading .npy header length: %w", truncated(err))
-		}
-		hlen = int(binary.LittleEndian.Uint32(b[:]))
-	default:
-		return nil, fmt.Errorf("unsupported .npy format version %d.%d", pre[6], pre[7])
-	}
-	if hlen > 1<<20 {
-		return nil, fmt.Errorf("implausible .npy header length %d", hlen)
-	}
-	hdr := make([]byte, hlen)
-	if _, err := io.ReadFull(br, hdr); err != nil {
-		return nil, fmt.Errorf("reading .npy header: %w", truncated(err))
-	}
-	dt, fortran, shape, err := parseHeader(string(hdr))
+	hdr, err := readHeader(br)
 	if err != nil {
-		return nil, fmt.Errorf("parsing .npy header %q: %w", strings.TrimSpace(string(hdr)), err)
+		return nil, err
 	}
-	if fortran {
-		n := 0
-		for _, s := range shape {
-			if s > 1 {
-				n++
-			}
-		}
-		if n > 1 {
-			return nil, errors.New("Fortran-ordered arrays are not supported (save with np.ascontiguousarray)")
-		}
+	dt, fortran, shape, err := parseHeader(hdr)
+	if err != nil {
+		return nil, fmt.Errorf("parsing .npy header %q: %w", strings.TrimSpace(hdr), err)
+	}
+	if err := checkOrder(fortran, shape); err != nil {
+		return nil, err
 	}
 	a := &Array{DType: dt, Shape: shape}
 	n := a.Len()
@@ -339,6 +304,61 @@ func Read(r io.Reader) (*Array, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+// readHeader reads the preamble and returns the header text of a .npy
+// stream.
+func readHeader(br *bufio.Reader) (string, error) {
+	pre := make([]byte, 8)
+	if _, err := io.ReadFull(br, pre); err != nil {
+		return "", fmt.Errorf("reading .npy preamble: %w", truncated(err))
+	}
+	if string(pre[:6]) != magic {
+		return "", errors.New("not a .npy file (missing \\x93NUMPY magic)")
+	}
+	var hlen int
+	switch pre[6] {
+	case 1:
+		var b [2]byte
+		if _, err := io.ReadFull(br, b[:]); err != nil {
+			return "", fmt.Errorf("reading .npy header length: %w", truncated(err))
+		}
+		hlen = int(binary.LittleEndian.Uint16(b[:]))
+	case 2, 3:
+		var b [4]byte
+		if _, err := io.ReadFull(br, b[:]); err != nil {
+			return "", fmt.Errorf("reading .npy header length: %w", truncated(err))
+		}
+		hlen = int(binary.LittleEndian.Uint32(b[:]))
+	default:
+		return "", fmt.Errorf("unsupported .npy format version %d.%d", pre[6], pre[7])
+	}
+	if hlen > 1<<20 {
+		return "", fmt.Errorf("implausible .npy header length %d", hlen)
+	}
+	hdr := make([]byte, hlen)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		return "", fmt.Errorf("reading .npy header: %w", truncated(err))
+	}
+	return string(hdr), nil
+}
+
+// checkOrder rejects Fortran-ordered arrays with more than one
+// non-trivial axis.
+func checkOrder(fortran bool, shape []int) error {
+	if !fortran {
+		return nil
+	}
+	n := 0
+	for _, s := range shape {
+		if s > 1 {
+			n++
+		}
+	}
+	if n > 1 {
+		return errors.New("Fortran-ordered arrays are not supported (save with np.ascontiguousarray)")
+	}
+	return nil
 }
 
 func truncated(err error) error {
@@ -486,6 +506,19 @@ func encode(a *Array) []byte {
 // parseHeader reads the Python dict literal of a .npy header, e.g.
 // {'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }.
 func parseHeader(h string) (DType, bool, []int, error) {
+	descr, fortran, shape, err := parseHeaderDescr(h)
+	if err != nil {
+		return "", false, nil, err
+	}
+	dt, err := ParseDescr(descr)
+	if err != nil {
+		return "", false, nil, err
+	}
+	return dt, fortran, shape, nil
+}
+
+// parseHeaderDescr is parseHeader with the dtype string left unparsed.
+func parseHeaderDescr(h string) (string, bool, []int, error) {
 	h = strings.TrimSpace(h)
 	if !strings.HasPrefix(h, "{") || !strings.HasSuffix(h, "}") {
 		return "", false, nil, errors.New("header is not a dict literal")
@@ -560,11 +593,7 @@ func parseHeader(h string) (DType, bool, []int, error) {
 	if !seen[0] || !seen[1] || !seen[2] {
 		return "", false, nil, errors.New("header lacks one of 'descr', 'fortran_order', 'shape'")
 	}
-	dt, err := ParseDescr(descr)
-	if err != nil {
-		return "", false, nil, err
-	}
-	return dt, fortran, shape, nil
+	return descr, fortran, shape, nil
 }
 
 // quoted splits a leading single- or double-quoted Python string off s.

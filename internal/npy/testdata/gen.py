@@ -38,3 +38,8 @@ open("truncated_f8.npy", "wb").write(raw[:-16])
 
 np.savez("stored.npz", a=arrays["f4"], b=arrays["i8"], **{"s/x": arrays["b1"]})
 np.savez_compressed("deflated.npz", a=arrays["f4"], b=arrays["u1"])
+
+# String arrays (Sensorium's meta/trials/tiers.npy is a unicode array).
+np.save("tiers_U.npy", np.array([["train", "validation"], ["test", "final_test"], ["Ünï", ""]]))
+np.save("bytes_S.npy", np.array([b"ab", b"c"]))
+np.save("object_O.npy", np.array(["a", None], dtype=object), allow_pickle=True)
