@@ -118,6 +118,26 @@ type Config struct {
 	// Workers is the number of goroutines for Rates and Record (0: one per
 	// CPU). Results do not depend on it.
 	Workers int
+
+	// SF, if not nil, replaces De Valois et al.'s macaque histogram: the
+	// preferred spatial frequency in cycles/degree is drawn from it (and
+	// then capped by MaxCyclesPerPixel). SFMin and SFMax are then unused.
+	SF *LogNormal
+	// EnvelopeSigma, if not nil, replaces Ringach's joint (nx, ny)
+	// histogram: the envelope's standard deviations across and along the
+	// bars are drawn from it independently, in degrees (then clamped to
+	// [MinSigmaPixels, MaxSigmaDegrees]).
+	EnvelopeSigma *LogNormal
+	// PoolEnvelope, if positive, sizes each neuron's normalization pool by
+	// its own receptive field instead of PoolCycles: the pool's Gaussian
+	// radius is PoolEnvelope·√(σx·σy), so that the pool spans the same
+	// band of spatial frequencies as the drive. Receptive fields of a
+	// fraction of a cycle (mouse V1) are broadband, and a pool narrower in
+	// frequency would not see what drives them.
+	PoolEnvelope float64
+	// UniformOrientation draws preferred orientations uniformly instead of
+	// from De Valois et al.'s cardinally biased macaque histogram.
+	UniformOrientation bool
 }
 
 // DefaultConfig returns the documented defaults (docs/v1sim.md).
@@ -155,14 +175,16 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("v1sim config: PixelsPerDegree = %v, want > 0", c.PixelsPerDegree)
 	case !(c.CenterRegion > 0 && c.CenterRegion <= 1):
 		return fmt.Errorf("v1sim config: CenterRegion = %v, want within (0, 1]", c.CenterRegion)
-	case !(c.SFMin > 0 && c.SFMin < c.SFMax):
+	case c.SF == nil && !(c.SFMin > 0 && c.SFMin < c.SFMax):
 		return fmt.Errorf("v1sim config: SFMin %v, SFMax %v: want 0 < SFMin < SFMax", c.SFMin, c.SFMax)
 	case !(c.MaxCyclesPerPixel > 0 && c.MaxCyclesPerPixel <= 0.5):
 		return fmt.Errorf("v1sim config: MaxCyclesPerPixel = %v, want within (0, 0.5]", c.MaxCyclesPerPixel)
-	case c.SFMin/c.PixelsPerDegree >= c.MaxCyclesPerPixel:
+	case c.SF == nil && c.SFMin/c.PixelsPerDegree >= c.MaxCyclesPerPixel:
 		return fmt.Errorf("v1sim config: SFMin %v c/deg is above the %v cycles/pixel cap at %v pixels/degree", c.SFMin, c.MaxCyclesPerPixel, c.PixelsPerDegree)
 	case !(c.MinSigmaPixels > 0 && c.MaxSigmaDegrees*c.PixelsPerDegree >= c.MinSigmaPixels):
 		return fmt.Errorf("v1sim config: MinSigmaPixels %v, MaxSigmaDegrees %v: want 0 < min ≤ max", c.MinSigmaPixels, c.MaxSigmaDegrees)
+	case c.PoolEnvelope < 0:
+		return fmt.Errorf("v1sim config: PoolEnvelope = %v, want ≥ 0", c.PoolEnvelope)
 	case c.PoolOrientations < 1 || !(c.PoolCycles > 0):
 		return fmt.Errorf("v1sim config: PoolOrientations %d, PoolCycles %v: want ≥ 1 and > 0", c.PoolOrientations, c.PoolCycles)
 	case !(c.Window > 0):
@@ -178,6 +200,20 @@ func (c *Config) Validate() error {
 	}{{"Exponent", c.Exponent}, {"C50", c.C50}, {"PeakRate", c.PeakRate}, {"SpontRate", c.SpontRate}, {"GainVar", c.GainVar}} {
 		if err := p.l.check(p.name); err != nil {
 			return err
+		}
+	}
+	for _, p := range []struct {
+		name string
+		l    *LogNormal
+	}{{"SF", c.SF}, {"EnvelopeSigma", c.EnvelopeSigma}} {
+		if p.l == nil {
+			continue
+		}
+		if err := p.l.check(p.name); err != nil {
+			return err
+		}
+		if p.l.Min <= 0 {
+			return fmt.Errorf("v1sim config: %s.Min = %v, want > 0", p.name, p.l.Min)
 		}
 	}
 	if c.Exponent.Min <= 0 {

@@ -94,13 +94,21 @@ func NewPopulation(cfg Config, h, w int, seed uint64) (*Population, error) {
 		region := cfg.CenterRegion
 		n.X = (float64(w)-1)/2 + (rng.Float64()-0.5)*region*float64(w)
 		n.Y = (float64(h)-1)/2 + (rng.Float64()-0.5)*region*float64(h)
-		ori := histQuantile(rng.Float64(), oriBins, oriCounts[:], false)
+		u := rng.Float64()
+		ori := histQuantile(u, oriBins, oriCounts[:], false)
+		if cfg.UniformOrientation {
+			ori = 180 * u
+		}
 		if ori < 0 {
 			ori += 180
 		}
 		n.Orientation = ori * math.Pi / 180
-		sfDeg := histQuantile(uLo+rng.Float64()*(uHi-uLo), sfBins, sfCounts, true)
-		n.SF = sfDeg / ppd
+		u = rng.Float64()
+		if cfg.SF != nil {
+			n.SF = min(cfg.SF.sample(rng)/ppd, cfg.MaxCyclesPerPixel)
+		} else {
+			n.SF = histQuantile(uLo+u*(uHi-uLo), sfBins, sfCounts, true) / ppd
+		}
 		n.Phase = 2 * math.Pi * rng.Float64()
 		row := 0
 		nx := histQuantile(rng.Float64(), nb, nxCounts[:], true)
@@ -108,10 +116,17 @@ func NewPopulation(cfg Config, h, w int, seed uint64) (*Population, error) {
 			row++
 		}
 		ny := histQuantile(rng.Float64(), nb, nJoint[row][:], true)
+		sx, sy := nx/n.SF, ny/n.SF
+		if cfg.EnvelopeSigma != nil {
+			sx, sy = cfg.EnvelopeSigma.sample(rng)*ppd, cfg.EnvelopeSigma.sample(rng)*ppd
+		}
 		maxSigma := cfg.MaxSigmaDegrees * ppd
-		n.SigmaX = min(max(nx/n.SF, cfg.MinSigmaPixels), maxSigma)
-		n.SigmaY = min(max(ny/n.SF, cfg.MinSigmaPixels), maxSigma)
+		n.SigmaX = min(max(sx, cfg.MinSigmaPixels), maxSigma)
+		n.SigmaY = min(max(sy, cfg.MinSigmaPixels), maxSigma)
 		n.PoolSigma = max(cfg.PoolCycles/n.SF, cfg.MinSigmaPixels)
+		if cfg.PoolEnvelope > 0 {
+			n.PoolSigma = max(cfg.PoolEnvelope*math.Sqrt(n.SigmaX*n.SigmaY), cfg.MinSigmaPixels)
+		}
 		n.Exponent = cfg.Exponent.sample(rng)
 		n.C50 = cfg.C50.sample(rng)
 		n.Peak = cfg.PeakRate.sample(rng) * cfg.Window
