@@ -167,7 +167,11 @@ func (r *runner) trainPredictor(dir string, seed int64, recPath, coreFrom string
 	if err != nil {
 		return err
 	}
-	_, err = recipes.TrainPredictor(r.ctx, r.env, recipes.PredictorJob{Dir: dir, Core: r.cfg.Model, Tap: r.cfg.Model.Tap, Recipe: r.cfg.Predictor,
+	recipe := r.cfg.Predictor
+	if coreFrom != "" && r.cfg.Oracle.ReadoutEpochs > 0 {
+		recipe.Stopping.MaxEpochs = r.cfg.Oracle.ReadoutEpochs
+	}
+	_, err = recipes.TrainPredictor(r.ctx, r.env, recipes.PredictorJob{Dir: dir, Core: r.cfg.Model, Tap: r.cfg.Model.Tap, Recipe: recipe,
 		Recordings: rec, Seed: seed, CoreFrom: coreFrom})
 	return err
 }

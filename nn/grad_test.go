@@ -105,6 +105,9 @@ func layerGradients(t *testing.T, b backends.Backend) {
 		{"cosine distance", func(ctx *context.Context, xs []*Node) *Node {
 			return CosineDistance(xs[0], xs[1])
 		}, [][]int{{2, 3, 2, 4}, {2, 3, 2, 4}}},
+		{"euclidean distance", func(ctx *context.Context, xs []*Node) *Node {
+			return EuclideanDistance(xs[0], xs[1])
+		}, [][]int{{2, 3, 2, 4}, {2, 3, 2, 4}}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -34,6 +34,15 @@ func MSE(pred, target *Node) *Node {
 	return graph.ReduceAllMean(graph.Square(graph.Sub(pred, target)))
 }
 
+// EuclideanDistance is the mean over all positions of ‖a − b‖₂, the norm
+// taken across the last (channel) axis, as √(|a − b|² + 1e−12) so that its
+// gradient stays finite where the two agree: the per-position form of
+// CosineDistance with the Euclidean distance in place of 1 − cos.
+func EuclideanDistance(a, b *Node) *Node {
+	d := graph.ReduceSum(graph.Square(graph.Sub(a, b)), a.Rank()-1)
+	return graph.ReduceAllMean(graph.Sqrt(graph.AddScalar(d, 1e-12)))
+}
+
 // CosineDistance is the mean over all positions of 1 − cos(a, b), the
 // cosine taken across the last (channel) axis: PyTorch's
 // CosineEmbeddingLoss with target +1 on feature maps, with its guard

@@ -96,17 +96,31 @@ func (p *Plateau) Step(objective float64) (lr float64, reduced bool) {
 		p.NumBadEpochs = 0
 	}
 	if p.NumBadEpochs > p.Patience {
-		newLR := math.Max(p.LR*p.Factor, p.MinLR)
-		if p.LR-newLR > 1e-8 {
-			p.LR = newLR
-			p.Reductions++
-			p.LastReducedEpoch = p.LastEpoch
-			reduced = true
-		}
+		reduced = p.reduce()
 		p.CooldownCounter = p.Cooldown
 		p.NumBadEpochs = 0
 	}
 	return p.LR, reduced
+}
+
+// Reduce multiplies the learning rate by Factor (not below MinLR) now, as
+// Step does when patience runs out, and returns the new rate: for a
+// training loop whose early stopping decides when the rate falls.
+func (p *Plateau) Reduce() (lr float64, reduced bool) {
+	p.LastEpoch++
+	return p.LR, p.reduce()
+}
+
+// reduce applies one reduction, unless the rate is already at MinLR.
+func (p *Plateau) reduce() bool {
+	newLR := math.Max(p.LR*p.Factor, p.MinLR)
+	if p.LR-newLR <= 1e-8 {
+		return false
+	}
+	p.LR = newLR
+	p.Reductions++
+	p.LastReducedEpoch = p.LastEpoch
+	return true
 }
 
 // Action tells the training loop what to do after an epoch.
@@ -126,7 +140,7 @@ const (
 //
 // The original started its counter at −1, so "patience 5" waited for 6 bad
 // epochs. By default the counter starts at 0 and Patience means what it
-// says; OriginalOffByOne restores the original behaviour. The state fields
+// says; OriginalOffByOne restores the original's counter. The state fields
 // are exported for checkpoints.
 type EarlyStopping struct {
 	Mode             Mode

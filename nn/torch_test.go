@@ -322,3 +322,33 @@ func TestCosineDistance(t *testing.T) {
 		t.Errorf("CosineDistance = %v, want %v", got, want)
 	}
 }
+
+// TestEuclideanDistance checks EuclideanDistance against a direct float64
+// computation of mean(√(|a − b|² + 1e-12)) over positions, with one
+// position where a and b agree.
+func TestEuclideanDistance(t *testing.T) {
+	b := testBackends(t)[0]
+	rng := rand.New(rand.NewPCG(5, 6))
+	const n, c = 6, 5
+	a := make([]float64, n*c)
+	bb := make([]float64, n*c)
+	for i := range a {
+		a[i], bb[i] = rng.NormFloat64(), rng.NormFloat64()
+	}
+	copy(bb[2*c:3*c], a[2*c:3*c])
+	var want float64
+	for p := 0; p < n; p++ {
+		var d float64
+		for k := 0; k < c; k++ {
+			x := a[p*c+k] - bb[p*c+k]
+			d += x * x
+		}
+		want += math.Sqrt(d+1e-12) / n
+	}
+	out := run(t, b, context.New(), true, func(ctx *context.Context, xs []*Node) []*Node {
+		return []*Node{EuclideanDistance(xs[0], xs[1])}
+	}, tensors.FromFlatDataAndDimensions(a, 2, 3, c), tensors.FromFlatDataAndDimensions(bb, 2, 3, c))
+	if got := out[0].Value().(float64); math.Abs(got-want) > 1e-12 {
+		t.Errorf("EuclideanDistance = %v, want %v", got, want)
+	}
+}

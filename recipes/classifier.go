@@ -60,6 +60,9 @@ type ClassifierJob struct {
 	// over positions of 1 − cos(tap₁, tap₂) (cosine across channels of the
 	// tapped layer) is added.
 	Consistency float64
+	// Matching is the distance of representation matching: MatchCosine
+	// (also when empty) or MatchEuclidean.
+	Matching string
 }
 
 // ClassifierResult summarizes a trained classifier.
@@ -166,7 +169,7 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 		return nil, err
 	}
 	configHash, err := hash(spec, job.Recipe, job.Seed, job.Data.Train.Name(), job.Data.Train.Len(),
-		job.Data.Validation.Name(), job.Data.Validation.Len(), job.InitFrom, job.Frozen, job.Consistency, job.Tap,
+		job.Data.Validation.Name(), job.Data.Validation.Len(), job.InitFrom, job.Frozen, job.Consistency, job.Tap, job.Matching,
 		job.Data.TrainPipeline.NumViews(), job.Data.ValidationPipeline.NumViews(), job.Data.ResampleValidation)
 	if err != nil {
 		return nil, err
@@ -200,7 +203,11 @@ func TrainClassifier(ctx context.Context, env Env, job ClassifierJob) (*Classifi
 		return nil, err
 	}
 	opt := &nn.SGD{LR: job.Recipe.Optimizer.LR, Momentum: job.Recipe.Optimizer.Momentum, WeightDecay: job.Recipe.Optimizer.WeightDecay}
-	t := &classifierTrainer{env: env, g: g, model: job.Model, tap: job.Tap, opt: opt, train: train, val: val,
+	distance := nn.CosineDistance
+	if job.Matching == MatchEuclidean {
+		distance = nn.EuclideanDistance
+	}
+	t := &classifierTrainer{env: env, g: g, model: job.Model, tap: job.Tap, distance: distance, opt: opt, train: train, val: val,
 		consistency: job.Consistency, resample: job.Data.ResampleValidation}
 	res, err := l.run(ctx, env, g, t)
 	if res == nil {
@@ -215,6 +222,7 @@ type classifierTrainer struct {
 	g           *gctx.Context
 	model       models.Network
 	tap         string // the layer representation matching compares
+	distance    func(a, b *graph.Node) *graph.Node
 	opt         nn.Optimizer
 	train, val  *data.Loader
 	consistency float64 // λ of representation matching (two views) or 0
@@ -248,7 +256,7 @@ func (t *classifierTrainer) build() error {
 		tapped := taps[0]
 		first := graph.Slice(logits, graph.AxisRange(0, n))
 		ce := nn.CrossEntropy(first, labels)
-		loss := graph.Add(ce, graph.MulScalar(nn.CosineDistance(graph.Slice(tapped, graph.AxisRange(0, n)),
+		loss := graph.Add(ce, graph.MulScalar(t.distance(graph.Slice(tapped, graph.AxisRange(0, n)),
 			graph.Slice(tapped, graph.AxisRange(n, 2*n))), t.consistency))
 		t.opt.UpdateGraph(ctx, g, loss)
 		return ce, nn.Correct(first, labels)

@@ -29,9 +29,16 @@ type StoppingConfig struct {
 	// Tolerance is the absolute improvement that counts; the original used
 	// the plateau threshold.
 	Tolerance float64 `toml:"tolerance"`
-	// OriginalOffByOne restores the original's patience counter, which
-	// started at −1 and so waited one epoch more than Patience says.
-	OriginalOffByOne bool `toml:"original_off_by_one"`
+	// OriginalSchedule restores the original's two patience mechanisms
+	// (spec §3.4, §7.7): the early-stopping counter starts at −1, so it
+	// waits Patience+1 bad epochs, and the learning rate follows PyTorch's
+	// ReduceLROnPlateau with the [plateau] patience and threshold,
+	// counting bad epochs of its own. By default the counter starts at 0
+	// and the learning rate is multiplied by the plateau factor exactly
+	// when the patience runs out and the best weights are restored, so the
+	// two never drift apart; [plateau] patience, threshold and cooldown
+	// then have no effect.
+	OriginalSchedule bool `toml:"original_schedule"`
 	// KeepMomentum keeps the optimizer state when the best weights are
 	// restored, as the original did; by default it is reset, so that stale
 	// momentum from the abandoned trajectory is not applied to the restored
@@ -106,5 +113,5 @@ func (c PlateauConfig) schedule(lr float64, mode nn.Mode) (*nn.Plateau, error) {
 }
 
 func (c StoppingConfig) stopping(mode nn.Mode) *nn.EarlyStopping {
-	return nn.NewEarlyStopping(mode, c.Patience, c.Tolerance, c.DecaySteps, c.MaxEpochs, c.OriginalOffByOne)
+	return nn.NewEarlyStopping(mode, c.Patience, c.Tolerance, c.DecaySteps, c.MaxEpochs, c.OriginalSchedule)
 }

@@ -181,7 +181,9 @@ func (l *loop) run(ctx context.Context, env Env, g *gctx.Context, t trainer) (*L
 		if err != nil {
 			return nil, err
 		}
-		st.Plateau.Step(obj) // the original feeds the untrained model's objective to the scheduler too
+		// The original feeds the untrained model's objective to the scheduler
+		// too; in the default schedule only Reduce changes the rate.
+		st.Plateau.Step(obj)
 		st.Stopping.Start(obj)
 		fmt.Fprintf(progressOrDiscard(env), "before training: %s %.4g\n", l.objective, obj)
 		if err := l.checkpoint(st, g, true); err != nil {
@@ -220,8 +222,14 @@ func (l *loop) run(ctx context.Context, env Env, g *gctx.Context, t trainer) (*L
 			diverged = fmt.Sprintf("the validation %s is %v at epoch %d", l.objective, obj, epoch)
 		}
 		lr := nn.LearningRate(g, l.lr)
-		newLR, _ := st.Plateau.Step(obj)
+		newLR := lr
+		if l.stopping.OriginalSchedule {
+			newLR, _ = st.Plateau.Step(obj)
+		}
 		improved, action := st.Stopping.Observe(obj)
+		if action == nn.RestoreBest && !l.stopping.OriginalSchedule {
+			newLR, _ = st.Plateau.Reduce()
+		}
 		rec := EpochRecord{Epoch: epoch, LR: lr, Objective: obj, Improved: improved, Action: action, Metrics: metrics,
 			Seconds: time.Since(start).Seconds()}
 		bar.done(fmt.Sprintf("%s %.4g%s (best %.4g at epoch %d), lr %.3g", l.objective, obj, mark(improved), st.Stopping.Best, st.Stopping.BestEpoch, lr))

@@ -22,6 +22,9 @@ type OracleConfig struct {
 	// Consistency is λ, the weight of the representation-matching loss
 	// between the tapped maps of the two views (1 in the original).
 	Consistency float64 `toml:"consistency"`
+	// Matching is the representation-matching distance: MatchCosine
+	// (default; the original code's) or MatchEuclidean (the paper's text).
+	Matching string `toml:"matching"`
 	// CleanProbability is the chance that the first view stays clean (0.5);
 	// the second view is always corrupted.
 	CleanProbability float64 `toml:"clean_probability"`
@@ -36,23 +39,43 @@ type OracleConfig struct {
 	// as the original did; by default they are corrupted once, so the
 	// early-stopping signal is not noisy (docs/fidelity.md).
 	ResampleValidation bool `toml:"resample_validation"`
+	// ReadoutEpochs is the number of epochs the readout fitted to the
+	// frozen Oracle core trains for (MTL-Oracle's targets): 10, as the
+	// paper says; 0 gives it the predictor's full schedule instead.
+	ReadoutEpochs int `toml:"readout_epochs"`
 	// PyTorchReset re-initializes the layers above the tap with PyTorch's
 	// layer defaults, as the original's reset did, instead of the VGG
 	// initialization.
 	PyTorchReset bool `toml:"pytorch_reset"`
 }
 
+// Representation-matching distances of OracleConfig.Matching.
+const (
+	// MatchCosine is the mean over positions of 1 − cos across channels,
+	// what the original code computed (spec §3.7).
+	MatchCosine = "cosine"
+	// MatchEuclidean is the mean over positions of the Euclidean distance
+	// across channels, what the paper's text says (Safarani et al. §3).
+	MatchEuclidean = "euclidean"
+)
+
 // PaperOracle is the most plausible reading of the unpublished Oracle
 // recipe (spec §3.7): λ = 1, first view clean with probability 0.5, the 14
 // corruptions of the paper from the imagenet table.
 func PaperOracle() OracleConfig {
-	return OracleConfig{Consistency: 1, CleanProbability: 0.5, Corruptions: corrupt.Paper14(), Table: corrupt.TableImageNet}
+	return OracleConfig{Consistency: 1, CleanProbability: 0.5, Matching: MatchCosine, ReadoutEpochs: 10, Corruptions: corrupt.Paper14(), Table: corrupt.TableImageNet}
 }
 
 // Validate checks the recipe.
 func (c OracleConfig) Validate() error {
 	if c.Consistency < 0 || c.CleanProbability < 0 || c.CleanProbability > 1 {
 		return fmt.Errorf("oracle consistency %v and clean probability %v: need λ ≥ 0 and a probability in [0, 1]", c.Consistency, c.CleanProbability)
+	}
+	if c.ReadoutEpochs < 0 {
+		return fmt.Errorf("oracle readout_epochs = %d must not be negative", c.ReadoutEpochs)
+	}
+	if c.Matching != "" && c.Matching != MatchCosine && c.Matching != MatchEuclidean {
+		return fmt.Errorf("oracle matching %q: want %q or %q", c.Matching, MatchCosine, MatchEuclidean)
 	}
 	if len(c.Corruptions) == 0 {
 		return fmt.Errorf("oracle: no corruptions")
@@ -108,7 +131,7 @@ func TrainOracle(ctx context.Context, env Env, job OracleJob) (*ClassifierResult
 	stage1 := filepath.Join(job.Dir, NoiseStage)
 	fmt.Fprintf(progressOrDiscard(env), "Oracle stage 1: training on clean and corrupted images in %s\n", stage1)
 	if _, err := TrainClassifier(ctx, env, ClassifierJob{Dir: stage1, Model: job.Model, Recipe: job.Classifier, Data: noisy,
-		Seed: job.Seed, Tap: job.Tap, Consistency: job.Recipe.Consistency}); err != nil {
+		Seed: job.Seed, Tap: job.Tap, Consistency: job.Recipe.Consistency, Matching: job.Recipe.Matching}); err != nil {
 		return nil, fmt.Errorf("Oracle stage 1: %w", err)
 	}
 	model := job.Model

@@ -34,10 +34,10 @@ missing), the Fashion-MNIST package, and the PyTorch reference for benchmarks.`,
 				fmt.Fprintln(w, "  backend simplego: available (pure Go reference; slow)")
 				g, err := engine.FindGPU(engine.GPUOptions{Plugin: *plugin})
 				if err != nil {
-					fmt.Fprintf(w, "gpu: not available: %v\n", err)
+					fmt.Fprintf(w, "gpu: none found\n  backend xla: unavailable — %v\n", err)
 				} else {
-					fmt.Fprintf(w, "gpu: PJRT plugin %s\n  devices: %s\n  NVIDIA libraries: %s\n  ptxas: %s\n  CUDA data dir: %s\n",
-						g.Plugin, strings.Join(g.Devices, " "), strings.Join(g.LibDirs, ":"), orNone(g.PtxasDir), orNone(g.CUDADataDir))
+					fmt.Fprintf(w, "gpu: %s\n  backend xla: available — PJRT plugin %s\n  NVIDIA libraries: %s\n  ptxas: %s\n  CUDA data dir: %s\n",
+						strings.Join(g.Devices, " "), g.Plugin, strings.Join(g.LibDirs, ":"), orNone(g.PtxasDir), orNone(g.CUDADataDir))
 				}
 				def := engine.Default()
 				if env := os.Getenv(engine.EnvVar); env != "" {

@@ -1,5 +1,5 @@
 """The demo's Baseline in PyTorch: an independent check of what the reduced
-VGG of experiments/demo.toml reaches on Fashion-MNIST with the demo's
+VGG of experiment/presets/demo.toml reaches on Fashion-MNIST with the demo's
 compute, and how the accuracy grows with more epochs (docs/fidelity.md).
 
 The model is the demo's: five stages of 3x3 conv (zero bias init, Kaiming
