@@ -16,10 +16,12 @@ const (
 // them; a record without "arch" is a VGG (the only architecture of the
 // first runs).
 type Spec struct {
-	// Arch is ArchVGG.
+	// Arch is ArchVGG or ArchMouse.
 	Arch string
 	// VGG is the configuration when Arch is ArchVGG.
 	VGG VGG
+	// Mouse is the configuration when Arch is ArchMouse.
+	Mouse MouseCore
 }
 
 // SpecOf returns the Spec of a core or network.
@@ -27,6 +29,8 @@ func SpecOf(c Core) (Spec, error) {
 	switch m := c.(type) {
 	case VGG:
 		return Spec{Arch: ArchVGG, VGG: m}, nil
+	case MouseCore:
+		return Spec{Arch: ArchMouse, Mouse: m}, nil
 	}
 	return Spec{}, fmt.Errorf("models: no spec for a %T core", c)
 }
@@ -36,8 +40,10 @@ func (s Spec) Core() (Core, error) {
 	switch s.Arch {
 	case ArchVGG, "":
 		return s.VGG, nil
+	case ArchMouse:
+		return s.Mouse, nil
 	}
-	return nil, fmt.Errorf("models: unknown architecture %q (known: %s)", s.Arch, ArchVGG)
+	return nil, fmt.Errorf("models: unknown architecture %q (known: %s, %s)", s.Arch, ArchVGG, ArchMouse)
 }
 
 // Network returns the classifier the spec describes, or an error if its
@@ -89,6 +95,8 @@ func (s *Spec) UnmarshalJSON(raw []byte) error {
 	case ArchVGG, "":
 		s.Arch = ArchVGG
 		return json.Unmarshal(raw, &s.VGG)
+	case ArchMouse:
+		return json.Unmarshal(raw, &s.Mouse)
 	}
-	return fmt.Errorf("models: unknown architecture %q (known: %s)", head.Arch, ArchVGG)
+	return fmt.Errorf("models: unknown architecture %q (known: %s, %s)", head.Arch, ArchVGG, ArchMouse)
 }

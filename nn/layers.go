@@ -110,3 +110,10 @@ func Dropout(ctx *context.Context, x *Node, p float64) *Node {
 	keep := graph.GreaterOrEqual(u, graph.Scalar(g, x.DType(), p))
 	return graph.Where(keep, graph.MulScalar(x, 1/(1-p)), graph.ZerosLike(x))
 }
+
+// ELU is PyTorch's ELU with α = 1: x for x > 0 and exp(x) − 1 otherwise.
+func ELU(x *Node) *Node {
+	zero := graph.ZerosLike(x)
+	// exp of min(x, 0) keeps the unused branch finite, so its gradient is too.
+	return graph.Where(graph.GreaterThan(x, zero), x, graph.Sub(graph.Exp(graph.Min(x, zero)), graph.OnesLike(x)))
+}

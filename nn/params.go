@@ -152,3 +152,9 @@ func equalDims(a, b []int) bool {
 	}
 	return true
 }
+
+// XavierNormal draws from N(0, 2/(fan_in + fan_out)): PyTorch's
+// xavier_normal_ for a Dense weight [in, out].
+func XavierNormal(rng *rand.Rand, shape []int) []float64 {
+	return Normal(math.Sqrt(2/float64(shape[0]+shape[len(shape)-1])))(rng, shape)
+}

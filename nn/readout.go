@@ -41,6 +41,15 @@ const (
 // 1/C) and "bias" [n] (init 0; recipes overwrite it with the mean response of
 // a first batch). The result is [N, n], before any output nonlinearity.
 func GaussianReadout(ctx *context.Context, x *Node, n int, opts ReadoutOptions) *Node {
+	return ShiftedGaussianReadout(ctx, x, n, opts, nil)
+}
+
+// ShiftedGaussianReadout is GaussianReadout with every neuron's read
+// position moved by a per-image shift [N, 2] (x, y in the readout's [−1, 1]
+// grid units), the output of a shifter that follows the eye (Sinz et al.
+// 2018): the positions become clamp(μ + shift (+ σ·ε in training), −1, 1).
+// A nil shift is GaussianReadout.
+func ShiftedGaussianReadout(ctx *context.Context, x *Node, n int, opts ReadoutOptions, shift *Node) *Node {
 	g := x.Graph()
 	dt := x.DType()
 	dims := x.Shape().Dimensions
@@ -67,11 +76,16 @@ func GaussianReadout(ctx *context.Context, x *Node, n int, opts ReadoutOptions) 
 	}
 
 	mu := graph.BroadcastToDims(graph.ExpandAxes(muVar.ValueGraph(g), 0), batch, n, 2)
+	if shift != nil {
+		mu = graph.Add(mu, graph.ExpandAxes(shift, 1))
+	}
 	grid := mu
 	if ctx.IsTraining(g) {
 		eps := ctx.RandomNormal(g, shapes.Make(dt, batch, n, 2))
 		sigma := graph.ExpandAxes(sigmaVar.ValueGraph(g), 0)
 		grid = graph.ClipScalar(graph.Add(mu, graph.Mul(sigma, eps)), -1, 1)
+	} else if shift != nil {
+		grid = graph.ClipScalar(mu, -1, 1)
 	}
 	sampled := bilinear(x, grid, h, w) // [N, n, C]
 	// y[b, i] = Σ_c sampled[b, i, c] · features[c, i]
