@@ -37,6 +37,9 @@ const (
 	KindClassifier Kind = "classifier" // a classifier: Baseline, Oracle
 	KindPredictor  Kind = "predictor"  // a neural predictor: Monkey Predictor, the Oracle's readout
 	KindMTL        Kind = "mtl"        // a co-trained model with both heads
+	// KindMousePredictor is Li et al.'s denoising predictor: a mouse core
+	// with per-scan readouts, shifter and modulator (RunInfo.Mouse).
+	KindMousePredictor Kind = "mouse-predictor"
 )
 
 // RunInfo is the content of RunFile.
@@ -50,9 +53,12 @@ type RunInfo struct {
 	Readouts []models.Readout `json:"readouts,omitempty"`
 	// Tap names the core layer the neural head reads (empty: the VGG's
 	// own tap, as runs before this field recorded it).
-	Tap   string `json:"tap,omitempty"`
-	Seed  int64  `json:"seed"`
-	Input [2]int `json:"input"` // H, W
+	Tap string `json:"tap,omitempty"`
+	// Mouse is the head of a mouse predictor: readouts, shifter,
+	// modulator and the behaviour standardization.
+	Mouse *models.MouseHead `json:"mouse,omitempty"`
+	Seed  int64             `json:"seed"`
+	Input [2]int            `json:"input"` // H, W
 }
 
 // Network rebuilds the run's classifier.

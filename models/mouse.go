@@ -187,6 +187,16 @@ type BehaviorNorm struct {
 	ModStd  [ModulatorInputs]float32 `json:"modulator_std"`
 }
 
+// Standardize returns the standardized eye position and modulator inputs
+// (pupil size, running speed) of one trial.
+func (n BehaviorNorm) Standardize(eye, mod [2]float32) (e, m [2]float32) {
+	for i := 0; i < 2; i++ {
+		e[i] = (eye[i] - n.EyeMean[i]) / n.EyeStd[i]
+		m[i] = (mod[i] - n.ModMean[i]) / n.ModStd[i]
+	}
+	return e, m
+}
+
 // UsesBehavior reports whether the head reads behaviour.
 func (h MouseHead) UsesBehavior() bool { return h.Shifter || h.Modulator }
 
