@@ -35,6 +35,10 @@ type Config struct {
 	Responses  ResponsesConfig          `toml:"responses"`
 	Evaluation EvaluationConfig         `toml:"evaluation"`
 	Sweep      SweepConfig              `toml:"sweep"`
+
+	// Mouse is the neural side of Li et al. 2019: mouse recordings and
+	// the denoising predictor (mouse.go).
+	Mouse MouseConfig `toml:"mouse"`
 }
 
 // ResponsesConfig says how the co-training targets are made.
@@ -118,6 +122,7 @@ func Paper() Config {
 		Oracle:     recipes.PaperOracle(),
 		Responses:  ResponsesConfig{ShuffleSeed: 1000},
 		Evaluation: EvaluationConfig{Corruptions: corrupt.Paper14(), Table: corrupt.TableImageNet, Bootstrap: metrics.DefaultReplicates},
+		Mouse:      PaperMouse(),
 	}
 }
 
@@ -192,6 +197,11 @@ func (c Config) Validate() error {
 	}
 	if c.Data.Pad < 0 || c.Data.TrainLimit < 0 || c.Data.ValidationLimit < 0 || c.Data.TestLimit < 0 {
 		return fmt.Errorf("[data]: pad and limits must not be negative")
+	}
+	if c.Mouse.Used() {
+		if err := c.Mouse.Validate(); err != nil {
+			return err
+		}
 	}
 	return nil
 }

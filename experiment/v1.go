@@ -81,42 +81,11 @@ func (c V1Config) Open(ctx context.Context) (*recordings.Recordings, error) {
 // converts them to grayscale in [0, 1] with the classification images'
 // formula, draws the population and records it.
 func (c SimulateConfig) Record(ctx context.Context) (*recordings.Recordings, error) {
-	spec, err := data.ParseSpec(c.Images)
+	images, h, w, name, err := loadStimuli(ctx, "[v1.simulate]", c.Images, c.First, c.Count, c.Pad)
 	if err != nil {
 		return nil, err
 	}
-	set, err := spec.Open(data.OpenOptions{})
-	if err != nil {
-		return nil, err
-	}
-	count := c.Count
-	if count == 0 {
-		count = set.Len() - c.First
-	}
-	if c.First+count > set.Len() || count < 1 {
-		return nil, fmt.Errorf("[v1.simulate]: images %d..%d of %s, which has %d", c.First, c.First+count-1, set.Name(), set.Len())
-	}
-	set = data.Padded(set, c.Pad)
-	images := make([][]float32, count)
-	var h, w int
-	for i := range images {
-		if i%1024 == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-		}
-		img, _, err := set.Example(c.First + i)
-		if err != nil {
-			return nil, err
-		}
-		if i == 0 {
-			h, w = img.H, img.W
-		} else if img.H != h || img.W != w {
-			return nil, fmt.Errorf("%s: image %d is %d×%d, image %d is %d×%d", set.Name(), c.First+i, img.H, img.W, c.First, h, w)
-		}
-		images[i] = make([]float32, h*w)
-		data.Gray(img, images[i])
-	}
+	count := len(images)
 	cfg := v1sim.DefaultConfig()
 	if c.Neurons > 0 {
 		cfg.Neurons = c.Neurons
@@ -139,6 +108,47 @@ func (c SimulateConfig) Record(ctx context.Context) (*recordings.Recordings, err
 	if err != nil {
 		return nil, err
 	}
-	rec.Meta.Notes = fmt.Sprintf("stimuli: images %d..%d of %s, padded by %d", c.First, c.First+count-1, set.Name(), c.Pad)
+	rec.Meta.Notes = fmt.Sprintf("stimuli: images %d..%d of %s, padded by %d", c.First, c.First+count-1, name, c.Pad)
 	return rec, nil
+}
+
+// loadStimuli reads images first… (count of them, 0: to the end) of the
+// data spec, padded, as grayscale in [0, 1] with the classification images'
+// formula. section names the configuration in errors.
+func loadStimuli(ctx context.Context, section, specText string, first, count, pad int) (images [][]float32, h, w int, name string, err error) {
+	spec, err := data.ParseSpec(specText)
+	if err != nil {
+		return nil, 0, 0, "", err
+	}
+	set, err := spec.Open(data.OpenOptions{})
+	if err != nil {
+		return nil, 0, 0, "", err
+	}
+	if count == 0 {
+		count = set.Len() - first
+	}
+	if first+count > set.Len() || count < 1 {
+		return nil, 0, 0, "", fmt.Errorf("%s: images %d..%d of %s, which has %d", section, first, first+count-1, set.Name(), set.Len())
+	}
+	set = data.Padded(set, pad)
+	images = make([][]float32, count)
+	for i := range images {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, 0, 0, "", err
+			}
+		}
+		img, _, err := set.Example(first + i)
+		if err != nil {
+			return nil, 0, 0, "", err
+		}
+		if i == 0 {
+			h, w = img.H, img.W
+		} else if img.H != h || img.W != w {
+			return nil, 0, 0, "", fmt.Errorf("%s: image %d is %d×%d, image %d is %d×%d", set.Name(), first+i, img.H, img.W, first, h, w)
+		}
+		images[i] = make([]float32, h*w)
+		data.Gray(img, images[i])
+	}
+	return images, h, w, set.Name(), nil
 }

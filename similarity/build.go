@@ -449,6 +449,19 @@ func Analyze(ctx context.Context, rec *recordings.Recordings, pred Predictor) (*
 	return a, nil
 }
 
+// SD is the population standard deviation of v (NaN for no values).
+func SD(v []float64) float64 {
+	if len(v) == 0 {
+		return math.NaN()
+	}
+	m := mean(v)
+	var ss float64
+	for _, x := range v {
+		ss += (x - m) * (x - m)
+	}
+	return math.Sqrt(ss / float64(len(v)))
+}
+
 // pearson is the plain sample correlation of x and y (np.corrcoef).
 func pearson(x, y []float64) float64 {
 	n := float64(len(x))
