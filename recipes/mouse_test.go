@@ -38,7 +38,7 @@ func TestMousePredictorLearns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Epochs != 8 || !(res.ValidationCorrelation > res.History[0].Objective) || !(res.ValidationCorrelation > 0.15) || len(res.ScanTestCorrelation) != 2 {
+	if res.Epochs != 8 || !(res.ValidationCorrelation > res.History[0].Objective) || !(res.ValidationCorrelation > 0.1) || len(res.ScanTestCorrelation) != 2 {
 		t.Errorf("after %d epochs: validation correlation %.3f (epoch 1 %.3f), test %.3f %v", res.Epochs, res.ValidationCorrelation,
 			res.History[0].Objective, res.TestCorrelation, res.ScanTestCorrelation)
 	}
