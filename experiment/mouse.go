@@ -3,6 +3,9 @@ package experiment
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/cotrain/cotrain/data/recordings"
 	"github.com/cotrain/cotrain/models"
@@ -99,13 +102,24 @@ func (c MouseConfig) Validate() error {
 
 // Open reads the configured recordings, or simulates them.
 func (c MouseConfig) Open(ctx context.Context) (*recordings.Recordings, error) {
+	return c.OpenWith(ctx, false)
+}
+
+// OpenWith is Open keeping, with testOnly, only the test (oracle) trials
+// of real recordings and all their images (recordings.LoadOptions): what
+// S_model and S_oracle need, in a fraction of the memory. A simulation is
+// recorded whole.
+func (c MouseConfig) OpenWith(ctx context.Context, testOnly bool) (*recordings.Recordings, error) {
 	if c.Recordings == "" {
 		return c.Simulate.Record(ctx)
 	}
 	if scans := recordings.SensoriumScans(c.Recordings); scans != nil {
 		cfg := recordings.DefaultSensoriumConfig()
-		cfg.Downsample = max(c.Downsample, 1)
+		cfg.Downsample, cfg.TestOnly = max(c.Downsample, 1), testOnly
 		return recordings.ReadSensorium(scans, cfg)
+	}
+	if st, err := os.Stat(c.Recordings); err == nil && !st.IsDir() && strings.EqualFold(filepath.Ext(c.Recordings), ".npz") {
+		return recordings.LoadWith(c.Recordings, recordings.LoadOptions{TestOnly: testOnly})
 	}
 	return recordings.Open(c.Recordings)
 }

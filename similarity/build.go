@@ -43,25 +43,23 @@ func (o Options) logf(format string, args ...any) {
 	}
 }
 
-// NonOracleImages returns the image rows shown in some scan's non-test
-// trials and in no scan's test trials, in increasing order: Li et al.'s
-// 5,000 single-presentation images.
+// NonOracleImages returns the image rows of rec that no scan shows in a
+// test trial, in increasing order: Li et al.'s 5,000 single-presentation
+// images. (Recordings loaded with their test trials only keep every image,
+// so this is the same set.)
 func NonOracleImages(rec *recordings.Recordings) []int {
-	shown := make([]bool, rec.Images.N)
 	oracle := make([]bool, rec.Images.N)
 	for k := range rec.Sessions {
 		s := &rec.Sessions[k]
 		for t, test := range s.Test {
 			if test {
 				oracle[s.ImageIndex[t]] = true
-			} else {
-				shown[s.ImageIndex[t]] = true
 			}
 		}
 	}
 	var rows []int
-	for r := range shown {
-		if shown[r] && !oracle[r] {
+	for r, o := range oracle {
+		if !o {
 			rows = append(rows, r)
 		}
 	}

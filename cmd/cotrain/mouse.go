@@ -22,11 +22,11 @@ import (
 // mouseSource adds --config, --recordings and --downsample and returns a
 // function that opens the mouse recordings they name (the recordings win
 // over the experiment's [mouse] section).
-func mouseSource(fs *flag.FlagSet) func(ctx context.Context) (*recordings.Recordings, experiment.MouseConfig, string, error) {
+func mouseSource(fs *flag.FlagSet) func(ctx context.Context, testOnly bool) (*recordings.Recordings, experiment.MouseConfig, string, error) {
 	config := fs.String("config", "", "experiment file or preset whose [mouse] section gives the recordings or the simulation")
 	recPath := fs.String("recordings", "", "mouse recordings: a cotrain .npz file, a Sensorium static folder or a folder of them")
 	down := fs.Int("downsample", 0, "average Sensorium images over N×N blocks (Li et al.: 4; default: the experiment's, else 1)")
-	return func(ctx context.Context) (*recordings.Recordings, experiment.MouseConfig, string, error) {
+	return func(ctx context.Context, testOnly bool) (*recordings.Recordings, experiment.MouseConfig, string, error) {
 		mc := experiment.PaperMouse()
 		mc.Downsample = 1
 		if *config != "" {
@@ -50,7 +50,7 @@ func mouseSource(fs *flag.FlagSet) func(ctx context.Context) (*recordings.Record
 			source = "simulated: " + mc.Simulate.Images
 			fmt.Fprintf(os.Stderr, "simulating %d mouse scans on %s…\n", max(mc.Simulate.Scans, 1), mc.Simulate.Images)
 		}
-		rec, err := mc.Open(ctx)
+		rec, err := mc.OpenWith(ctx, testOnly)
 		return rec, mc, source, err
 	}
 }
@@ -73,7 +73,7 @@ prints each scan's explainable variance.`,
 					return usagef("give --out FILE and no arguments")
 				}
 				start := time.Now()
-				rec, _, _, err := open(ctx)
+				rec, _, _, err := open(ctx, false)
 				if err != nil {
 					return err
 				}
@@ -107,7 +107,7 @@ held-out oracle-trial (test) correlation.`,
 				if len(args) > 0 || *out == "" {
 					return usagef("give --out DIR and no arguments")
 				}
-				rec, mc, _, err := open(ctx)
+				rec, mc, _, err := open(ctx, false)
 				if err != nil {
 					return err
 				}
@@ -168,7 +168,8 @@ the peak resident memory.`,
 					return usagef("--kind model needs --predictor (or choose --kind data or oracle)")
 				}
 				start := time.Now()
-				rec, _, source, err := open(ctx)
+				// S_model and S_oracle need only the oracle trials' responses.
+				rec, _, source, err := open(ctx, k != similarity.KindData)
 				if err != nil {
 					return err
 				}

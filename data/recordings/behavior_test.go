@@ -99,3 +99,32 @@ func TestBehaviorErrors(t *testing.T) {
 		t.Errorf("partial behaviour: error %v", err)
 	}
 }
+
+func TestLoadTestOnly(t *testing.T) {
+	r := withBehavior()
+	path := filepath.Join(t.TempDir(), "rec.npz")
+	if err := Save(path, r); err != nil {
+		t.Fatal(err)
+	}
+	got, err := LoadWith(path, LoadOptions{TestOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &got.Sessions[0]
+	if a.Trials != 3 || !reflect.DeepEqual(a.ImageIndex, []int{3, 3, 3}) || !reflect.DeepEqual(a.Responses, []float32{5, 6, 7, 8, 9, 10}) ||
+		!reflect.DeepEqual(a.Behavior.PupilSize, []float32{0.3, 0.4, 0.5}) || !reflect.DeepEqual(a.Behavior.Eye(0), [2]float32{5, 6}) ||
+		!reflect.DeepEqual(a.Validation, []bool{false, false, false}) {
+		t.Errorf("session a: %+v, behaviour %+v", a, a.Behavior)
+	}
+	b := &got.Sessions[1]
+	if b.Trials != 2 || !reflect.DeepEqual(b.Valid, []bool{false, true}) || !reflect.DeepEqual(b.Responses, []float32{1.5, 2.5}) {
+		t.Errorf("session b: %+v", b)
+	}
+	if got.Images.N != 4 {
+		t.Errorf("%d images kept, want all 4", got.Images.N)
+	}
+	// A corrupt file still names itself.
+	if _, err := LoadWith(filepath.Join(t.TempDir(), "absent.npz"), LoadOptions{TestOnly: true}); err == nil || !strings.Contains(err.Error(), "absent.npz") {
+		t.Errorf("missing file: %v", err)
+	}
+}

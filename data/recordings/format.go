@@ -283,3 +283,112 @@ func readBehavior(arrays map[string]*npy.Array, p string, known map[string]bool)
 	}
 	return nil, nil
 }
+
+// LoadOptions select what LoadWith keeps of a recordings file.
+type LoadOptions struct {
+	// TestOnly keeps only the test (repeated, "oracle") trials of every
+	// session. The other trials' responses are streamed past without
+	// being held, so a recording of many scans loads in the memory of its
+	// test trials; the images are all kept.
+	TestOnly bool
+}
+
+// LoadWith reads a recordings file like Load, keeping what opt selects.
+func LoadWith(path string, opt LoadOptions) (*Recordings, error) {
+	if !opt.TestOnly {
+		return Load(path)
+	}
+	z, err := npy.OpenNPZ(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading recordings: %w", err)
+	}
+	defer z.Close()
+	arrays := map[string]*npy.Array{}
+	rowMember := func(name string) bool {
+		return strings.HasSuffix(name, "/responses") || strings.HasSuffix(name, "/valid")
+	}
+	for _, name := range z.Names() {
+		if rowMember(name) {
+			continue
+		}
+		if arrays[name], err = z.Read(name); err != nil {
+			return nil, fmt.Errorf("loading recordings: %w", err)
+		}
+	}
+	kept := map[string][]int{} // session prefix → kept trials
+	for _, name := range z.Names() {
+		if !rowMember(name) {
+			continue
+		}
+		p := name[:strings.LastIndexByte(name, '/')+1]
+		test, ok := arrays[p+"test"]
+		keep, isBool := []bool(nil), false
+		if ok {
+			keep, isBool = test.Data.([]bool)
+		}
+		if !isBool { // let fromArrays report the bad member
+			if arrays[name], err = z.Read(name); err != nil {
+				return nil, fmt.Errorf("loading recordings: %w", err)
+			}
+			continue
+		}
+		if arrays[name], err = z.ReadRows(name, keep); err != nil {
+			return nil, fmt.Errorf("loading recordings: %w", err)
+		}
+		if _, done := kept[p]; !done {
+			for t, k := range keep {
+				if k {
+					kept[p] = append(kept[p], t)
+				}
+			}
+		}
+	}
+	r, err := fromArrays(arrays)
+	if err != nil {
+		return nil, fmt.Errorf("loading recordings %s: %w", path, err)
+	}
+	for k := range r.Sessions {
+		s := &r.Sessions[k]
+		trials, ok := kept[sessionPrefix(k)]
+		if !ok || len(s.ImageIndex) != len(s.Test) {
+			continue // Validate names the inconsistency
+		}
+		s.keepTrials(trials)
+	}
+	if err := r.Validate(); err != nil {
+		return nil, fmt.Errorf("loading recordings %s: %w", path, err)
+	}
+	r.Meta.Notes += " [loaded with the test trials only]"
+	return r, nil
+}
+
+// keepTrials reduces the per-trial fields other than Responses and Valid
+// (which the caller has already reduced) to the given trials. Fields whose
+// length does not match the trial count are left for Validate to report.
+func (s *Session) keepTrials(trials []int) {
+	n := len(s.Test)
+	pick := func(v []bool) []bool {
+		if len(v) != n {
+			return v
+		}
+		out := make([]bool, len(trials))
+		for i, t := range trials {
+			out[i] = v[t]
+		}
+		return out
+	}
+	idx := make([]int, len(trials))
+	for i, t := range trials {
+		idx[i] = s.ImageIndex[t]
+	}
+	s.ImageIndex, s.Validation, s.Test = idx, pick(s.Validation), pick(s.Test)
+	if b := s.Behavior; b != nil && len(b.PupilSize) == n && len(b.Running) == n && len(b.PupilCenter) == 2*n {
+		nb := &Behavior{}
+		for _, t := range trials {
+			nb.PupilSize = append(nb.PupilSize, b.PupilSize[t])
+			nb.Running = append(nb.Running, b.Running[t])
+			nb.PupilCenter = append(nb.PupilCenter, b.PupilCenter[2*t], b.PupilCenter[2*t+1])
+		}
+		s.Behavior = nb
+	}
+}

@@ -31,6 +31,9 @@ type SensoriumConfig struct {
 	// PixelsPerDegree is the resolution of the stored images, 0 when
 	// unknown; the recording's resolution is PixelsPerDegree/Downsample.
 	PixelsPerDegree float64
+	// TestOnly keeps only the test trials (their responses and behaviour)
+	// but reads the images of all trials, as LoadOptions.TestOnly does.
+	TestOnly bool
 }
 
 // DefaultSensoriumConfig returns the defaults: images unchanged, tier
@@ -143,6 +146,12 @@ func readSensoriumScan(dir string, cfg SensoriumConfig, im *imageStack) (*Sessio
 		tier := tiers[x]
 		test := slices.Contains(cfg.TestTiers, tier)
 		if !test && tier != "train" && tier != "validation" {
+			continue
+		}
+		if cfg.TestOnly && !test {
+			if _, err := im.add(ids[x], filepath.Join(dir, "data", "images", fmt.Sprintf("%d.npy", x)), cfg.Downsample); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		resp, err := readVector(filepath.Join(dir, "data", "responses", fmt.Sprintf("%d.npy", x)), len(units), "one response per neuron of meta/neurons/unit_ids.npy")

@@ -679,3 +679,51 @@ func ReadFile(path string) (*Array, error) {
 func WriteFile(path string, a *Array) error {
 	return atomicfile.Write(path, func(w io.Writer) error { return Write(w, a) })
 }
+
+// readRows decodes the rows of a .npy stream for which keep is true.
+func readRows(r io.Reader, keep []bool) (*Array, error) {
+	br := bufio.NewReader(r)
+	hdr, err := readHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	dt, fortran, shape, err := parseHeader(hdr)
+	if err != nil {
+		return nil, fmt.Errorf("parsing .npy header %q: %w", strings.TrimSpace(hdr), err)
+	}
+	if err := checkOrder(fortran, shape); err != nil {
+		return nil, err
+	}
+	if len(shape) == 0 || shape[0] != len(keep) {
+		return nil, fmt.Errorf("shape %v: want %d rows", shape, len(keep))
+	}
+	rowLen := 1
+	for _, s := range shape[1:] {
+		rowLen *= s
+	}
+	rowBytes := rowLen * dt.Size()
+	kept := 0
+	for _, k := range keep {
+		if k {
+			kept++
+		}
+	}
+	if int64(kept)*int64(rowBytes) > 1<<40 {
+		return nil, fmt.Errorf("implausible array size %v", shape)
+	}
+	raw := make([]byte, 0, kept*rowBytes)
+	row := make([]byte, rowBytes)
+	for i, k := range keep {
+		if _, err := io.ReadFull(br, row); err != nil {
+			return nil, fmt.Errorf("reading row %d of shape %v: %w", i, shape, truncated(err))
+		}
+		if k {
+			raw = append(raw, row...)
+		}
+	}
+	out := &Array{DType: dt, Shape: append([]int{kept}, shape[1:]...)}
+	if out.Data, err = decode(dt, raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}

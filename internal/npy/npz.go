@@ -106,3 +106,80 @@ func SortedNames(m map[string]*Array) []string {
 	sort.Strings(names)
 	return names
 }
+
+// NPZ is an open .npz archive whose members are read one at a time.
+type NPZ struct {
+	path    string
+	zr      *zip.ReadCloser
+	members map[string]*zip.File
+}
+
+// OpenNPZ opens the .npz archive at path for reading member by member.
+func OpenNPZ(path string) (*NPZ, error) {
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s as .npz: %w", path, err)
+	}
+	z := &NPZ{path: path, zr: zr, members: make(map[string]*zip.File, len(zr.File))}
+	for _, f := range zr.File {
+		name := strings.TrimSuffix(f.Name, ".npy")
+		if _, dup := z.members[name]; dup {
+			zr.Close()
+			return nil, fmt.Errorf("%s: member %q appears twice", path, f.Name)
+		}
+		z.members[name] = f
+	}
+	return z, nil
+}
+
+// Close closes the archive.
+func (z *NPZ) Close() error { return z.zr.Close() }
+
+// Names returns the member names (without ".npy") in sorted order.
+func (z *NPZ) Names() []string {
+	names := make([]string, 0, len(z.members))
+	for k := range z.members {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Has reports whether the archive has a member of that name.
+func (z *NPZ) Has(name string) bool { _, ok := z.members[name]; return ok }
+
+// Read reads one member. Errors name the file and the member.
+func (z *NPZ) Read(name string) (*Array, error) {
+	f, ok := z.members[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: no member %q", z.path, name)
+	}
+	a, err := readMember(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: member %q: %w", z.path, f.Name, err)
+	}
+	return a, nil
+}
+
+// ReadRows reads the rows (first-axis entries) of one member for which
+// keep is true, streaming past the others, so that only the kept rows are
+// ever held: the result has shape [count of kept, rest of the shape...].
+func (z *NPZ) ReadRows(name string, keep []bool) (*Array, error) {
+	f, ok := z.members[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: no member %q", z.path, name)
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%s: member %q: %w", z.path, f.Name, err)
+	}
+	defer rc.Close()
+	a, err := readRows(rc, keep)
+	if err != nil {
+		return nil, fmt.Errorf("%s: member %q: %w", z.path, f.Name, err)
+	}
+	if _, err := io.Copy(io.Discard, rc); err != nil { // verify the CRC
+		return nil, fmt.Errorf("%s: member %q: %w", z.path, f.Name, err)
+	}
+	return a, nil
+}
