@@ -274,19 +274,8 @@ func (t *mouseTrainer) epoch(ctx context.Context, epoch int, report func(done, t
 	if err := t.build(); err != nil {
 		return nil, err
 	}
-	b := t.cfg.Batch
-	steps := 0
-	for _, tr := range t.d.train {
-		steps = max(steps, (len(tr)+b-1)/b)
-	}
-	type cursor struct {
-		order     []int
-		pos, pass int
-	}
-	cur := make([]cursor, len(t.head.Readouts))
-	for k := range cur {
-		cur[k] = cursor{order: order(t.d.train[k], t.seed, epoch, k, 0)}
-	}
+	cyc := newCycler(t.d.train, t.seed, epoch, t.cfg.Batch)
+	steps := cyc.steps()
 	var lossSum float64
 	trials := 0
 	for step := 0; step < steps; step++ {
@@ -294,18 +283,11 @@ func (t *mouseTrainer) epoch(ctx context.Context, epoch int, report func(done, t
 			return nil, err
 		}
 		args := make([]any, 0, inputsPerScan*len(t.head.Readouts))
-		for k := range cur {
-			c := &cur[k]
-			if c.pos >= len(c.order) { // a shorter scan restarts, reshuffled
-				c.pass++
-				c.order, c.pos = order(t.d.train[k], t.seed, epoch, k, c.pass), 0
-			}
-			end := min(c.pos+b, len(c.order))
-			batch := c.order[c.pos:end]
+		for k := range t.head.Readouts {
+			batch := cyc.next(k)
 			x, y, m := t.d.trialBatch(k, batch)
 			eye, mod := t.d.behaviorBatch(k, batch)
 			trials += len(batch)
-			c.pos = end
 			args = append(args, x, y, m, eye, mod)
 		}
 		out, err := nn.Call(t.step, args...)

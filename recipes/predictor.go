@@ -194,6 +194,49 @@ func order(trials []int, seed int64, epoch, k, pass int) []int {
 	return out
 }
 
+// cycler deals one epoch's batches of every session's training trials
+// (spec §3.2's session cycling): an epoch has as many steps as the longest
+// session has batches, and a shorter session restarts, reshuffled, when it
+// runs out. Orders depend only on the seed, so a resumed run sees the same
+// batches.
+type cycler struct {
+	trials       [][]int
+	seed         int64
+	epoch, batch int
+	order        [][]int
+	pos, pass    []int
+}
+
+func newCycler(trials [][]int, seed int64, epoch, batch int) *cycler {
+	c := &cycler{trials: trials, seed: seed, epoch: epoch, batch: batch,
+		order: make([][]int, len(trials)), pos: make([]int, len(trials)), pass: make([]int, len(trials))}
+	for k := range trials {
+		c.order[k] = order(trials[k], seed, epoch, k, 0)
+	}
+	return c
+}
+
+// steps is the number of steps of the epoch.
+func (c *cycler) steps() int {
+	n := 0
+	for _, tr := range c.trials {
+		n = max(n, (len(tr)+c.batch-1)/c.batch)
+	}
+	return n
+}
+
+// next returns session k's next batch of trials.
+func (c *cycler) next(k int) []int {
+	if c.pos[k] >= len(c.order[k]) {
+		c.pass[k]++
+		c.order[k], c.pos[k] = order(c.trials[k], c.seed, c.epoch, k, c.pass[k]), 0
+	}
+	end := min(c.pos[k]+c.batch, len(c.order[k]))
+	b := c.order[k][c.pos[k]:end]
+	c.pos[k] = end
+	return b
+}
+
 // TrainPredictor trains (or resumes, or returns the finished) neural
 // predictor of job in job.Dir.
 func TrainPredictor(ctx context.Context, env Env, job PredictorJob) (*PredictorResult, error) {
@@ -360,19 +403,8 @@ func (t *predictorTrainer) epoch(ctx context.Context, epoch int, report func(don
 	if err := t.build(); err != nil {
 		return nil, err
 	}
-	b := t.cfg.Batch
-	steps := 0
-	for _, tr := range t.d.train {
-		steps = max(steps, (len(tr)+b-1)/b)
-	}
-	type cursor struct {
-		order     []int
-		pos, pass int
-	}
-	cur := make([]cursor, len(t.head.Readouts))
-	for k := range cur {
-		cur[k] = cursor{order: order(t.d.train[k], t.seed, epoch, k, 0)}
-	}
+	cyc := newCycler(t.d.train, t.seed, epoch, t.cfg.Batch)
+	steps := cyc.steps()
 	var lossSum float64
 	trials := 0
 	for step := 0; step < steps; step++ {
@@ -381,16 +413,10 @@ func (t *predictorTrainer) epoch(ctx context.Context, epoch int, report func(don
 		}
 		args := make([]any, 0, 3*len(t.head.Readouts))
 		n := 0
-		for k := range cur {
-			c := &cur[k]
-			if c.pos >= len(c.order) { // a shorter session restarts, reshuffled
-				c.pass++
-				c.order, c.pos = order(t.d.train[k], t.seed, epoch, k, c.pass), 0
-			}
-			end := min(c.pos+b, len(c.order))
-			x, y, m := t.d.trialBatch(k, c.order[c.pos:end])
-			n += end - c.pos
-			c.pos = end
+		for k := range t.head.Readouts {
+			batch := cyc.next(k)
+			x, y, m := t.d.trialBatch(k, batch)
+			n += len(batch)
 			args = append(args, x, y, m)
 		}
 		out, err := nn.Call(t.step, args...)

@@ -1,7 +1,6 @@
 package similarity
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -240,12 +239,12 @@ func Save(path string, t *Target) error {
 	if !withPred && len(pred) > 0 {
 		return fmt.Errorf("saving %s: some scans have predictivities and some do not", path)
 	}
-	js, err := json.MarshalIndent(fm, "", "  ")
+	meta, err := npy.JSONEntry("metadata", fm)
 	if err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
 	entries := []npy.Entry{
-		{Name: "metadata", Array: &npy.Array{DType: npy.Uint8, Shape: []int{len(js)}, Data: js}},
+		meta,
 		{Name: "similarity", Array: &npy.Array{DType: npy.Float32, Shape: []int{t.N, t.N}, Data: t.S}},
 		{Name: "images", Array: &npy.Array{DType: npy.Uint8, Shape: []int{t.N, t.H, t.W}, Data: t.Pixels}},
 		{Name: "image_ids", Array: &npy.Array{DType: npy.Int64, Shape: []int{t.N}, Data: t.ImageIDs}},
@@ -257,11 +256,7 @@ func Save(path string, t *Target) error {
 		entries = append(entries, npy.Entry{Name: "predictivity", Array: &npy.Array{DType: npy.Float32, Shape: []int{len(pred)}, Data: pred}})
 	}
 	if t.Permutation != nil {
-		perm := make([]int64, len(t.Permutation))
-		for i, p := range t.Permutation {
-			perm[i] = int64(p)
-		}
-		entries = append(entries, npy.Entry{Name: "permutation", Array: &npy.Array{DType: npy.Int64, Shape: []int{len(perm)}, Data: perm}})
+		entries = append(entries, npy.IndexEntry("permutation", t.Permutation))
 	}
 	// Stored, not deflated: float32 similarities barely compress, and a
 	// stored member is read in one pass.
@@ -285,17 +280,9 @@ func Load(path string) (*Target, error) {
 }
 
 func fromArrays(arrays map[string]*npy.Array) (*Target, error) {
-	ma, ok := arrays["metadata"]
-	if !ok {
-		return nil, fmt.Errorf("array metadata is missing")
-	}
-	js, ok := ma.Data.([]uint8)
-	if !ok {
-		return nil, fmt.Errorf("array metadata: dtype %s, want uint8 JSON bytes", ma.DType)
-	}
 	var fm fileMeta
-	if err := json.Unmarshal(js, &fm); err != nil {
-		return nil, fmt.Errorf("array metadata: %w", err)
+	if err := npy.DecodeJSON(arrays, "metadata", &fm); err != nil {
+		return nil, err
 	}
 	if fm.Format != FormatName || fm.Version != FormatVersion {
 		return nil, fmt.Errorf("format %q version %d, want %q version %d", fm.Format, fm.Version, FormatName, FormatVersion)
@@ -333,13 +320,9 @@ func fromArrays(arrays map[string]*npy.Array) (*Target, error) {
 		return nil, err
 	}
 	if pa, ok := arrays["permutation"]; ok {
-		perm, err := pa.Int64s()
-		if err != nil {
+		var err error
+		if t.Permutation, err = pa.Indices(); err != nil {
 			return nil, fmt.Errorf("array permutation: %w", err)
-		}
-		t.Permutation = make([]int, len(perm))
-		for i, p := range perm {
-			t.Permutation[i] = int(p)
 		}
 	}
 	if err := t.Validate(); err != nil {

@@ -172,7 +172,7 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"missing similarity", func(m map[string]*npy.Array) { delete(m, "similarity") }, "array similarity is missing"},
 		{"missing images", func(m map[string]*npy.Array) { delete(m, "images") }, "array images is missing"},
-		{"missing metadata", func(m map[string]*npy.Array) { delete(m, "metadata") }, "array metadata is missing"},
+		{"missing metadata", func(m map[string]*npy.Array) { delete(m, "metadata") }, "member metadata is missing"},
 		{"not square", func(m map[string]*npy.Array) {
 			m["similarity"] = &npy.Array{DType: npy.Float32, Shape: []int{2, 8}, Data: good.S}
 		}, "want float32 [n, n]"},

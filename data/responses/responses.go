@@ -6,7 +6,6 @@
 package responses
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -115,20 +114,16 @@ func Save(path string, s *Set) error {
 	if err := s.Validate(); err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
-	js, err := json.MarshalIndent(fileMeta{Format: FormatName, Version: FormatVersion, Source: s.Source, Meta: s.Meta}, "", "  ")
+	meta, err := npy.JSONEntry("metadata", fileMeta{Format: FormatName, Version: FormatVersion, Source: s.Source, Meta: s.Meta})
 	if err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
 	entries := []npy.Entry{
-		{Name: "metadata", Array: &npy.Array{DType: npy.Uint8, Shape: []int{len(js)}, Data: js}},
+		meta,
 		{Name: "responses", Array: &npy.Array{DType: npy.Float32, Shape: []int{s.Images, s.Neurons}, Data: s.Responses}},
 	}
 	if s.Permutation != nil {
-		perm := make([]int64, len(s.Permutation))
-		for i, p := range s.Permutation {
-			perm[i] = int64(p)
-		}
-		entries = append(entries, npy.Entry{Name: "permutation", Array: &npy.Array{DType: npy.Int64, Shape: []int{len(perm)}, Data: perm}})
+		entries = append(entries, npy.IndexEntry("permutation", s.Permutation))
 	}
 	return npy.WriteNPZ(path, entries, true)
 }
@@ -147,17 +142,9 @@ func Load(path string) (*Set, error) {
 }
 
 func fromArrays(arrays map[string]*npy.Array) (*Set, error) {
-	ma, ok := arrays["metadata"]
-	if !ok {
-		return nil, fmt.Errorf("field metadata is missing")
-	}
-	js, ok := ma.Data.([]uint8)
-	if !ok {
-		return nil, fmt.Errorf("field metadata: dtype %s, want uint8 JSON bytes", ma.DType)
-	}
 	var meta fileMeta
-	if err := json.Unmarshal(js, &meta); err != nil {
-		return nil, fmt.Errorf("field metadata: %w", err)
+	if err := npy.DecodeJSON(arrays, "metadata", &meta); err != nil {
+		return nil, err
 	}
 	if meta.Format != FormatName || meta.Version != FormatVersion {
 		return nil, fmt.Errorf("format %q version %d, want %q version %d", meta.Format, meta.Version, FormatName, FormatVersion)
@@ -172,13 +159,9 @@ func fromArrays(arrays map[string]*npy.Array) (*Set, error) {
 	}
 	s := &Set{Source: meta.Source, Images: ra.Shape[0], Neurons: ra.Shape[1], Responses: resp, Meta: meta.Meta}
 	if pa, ok := arrays["permutation"]; ok {
-		perm, err := pa.Int64s()
-		if err != nil {
+		var err error
+		if s.Permutation, err = pa.Indices(); err != nil {
 			return nil, fmt.Errorf("field permutation: %w", err)
-		}
-		s.Permutation = make([]int, len(perm))
-		for i, p := range perm {
-			s.Permutation[i] = int(p)
 		}
 	}
 	if err := s.Validate(); err != nil {

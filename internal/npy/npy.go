@@ -279,15 +279,8 @@ const magic = "\x93NUMPY"
 // Read decodes one .npy array from r.
 func Read(r io.Reader) (*Array, error) {
 	br := bufio.NewReader(r)
-	hdr, err := readHeader(br)
+	dt, shape, err := readArrayHeader(br)
 	if err != nil {
-		return nil, err
-	}
-	dt, fortran, shape, err := parseHeader(hdr)
-	if err != nil {
-		return nil, fmt.Errorf("parsing .npy header %q: %w", strings.TrimSpace(hdr), err)
-	}
-	if err := checkOrder(fortran, shape); err != nil {
 		return nil, err
 	}
 	a := &Array{DType: dt, Shape: shape}
@@ -341,6 +334,19 @@ func readHeader(br *bufio.Reader) (string, error) {
 		return "", fmt.Errorf("reading .npy header: %w", truncated(err))
 	}
 	return string(hdr), nil
+}
+
+// readArrayHeader reads and checks the header of a numeric .npy stream.
+func readArrayHeader(br *bufio.Reader) (DType, []int, error) {
+	hdr, err := readHeader(br)
+	if err != nil {
+		return "", nil, err
+	}
+	dt, fortran, shape, err := parseHeader(hdr)
+	if err != nil {
+		return "", nil, fmt.Errorf("parsing .npy header %q: %w", strings.TrimSpace(hdr), err)
+	}
+	return dt, shape, checkOrder(fortran, shape)
 }
 
 // checkOrder rejects Fortran-ordered arrays with more than one
@@ -683,15 +689,8 @@ func WriteFile(path string, a *Array) error {
 // readRows decodes the rows of a .npy stream for which keep is true.
 func readRows(r io.Reader, keep []bool) (*Array, error) {
 	br := bufio.NewReader(r)
-	hdr, err := readHeader(br)
+	dt, shape, err := readArrayHeader(br)
 	if err != nil {
-		return nil, err
-	}
-	dt, fortran, shape, err := parseHeader(hdr)
-	if err != nil {
-		return nil, fmt.Errorf("parsing .npy header %q: %w", strings.TrimSpace(hdr), err)
-	}
-	if err := checkOrder(fortran, shape); err != nil {
 		return nil, err
 	}
 	if len(shape) == 0 || shape[0] != len(keep) {
