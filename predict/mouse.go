@@ -24,11 +24,18 @@ type Mouse struct {
 	core models.Core
 	b    backends.Backend
 	g    *gctx.Context
-	exec map[int]*gctx.Exec
+	// exec is the compiled graph of scan k (one at a time: a graph's
+	// intermediate buffers grow with the scan's neurons).
+	exec *gctx.Exec
+	k    int
 }
 
-// mouseBatch is the number of images per inference call.
-const mouseBatch = 128
+// mouseBatch returns the images per inference call for a scan of n
+// neurons: at most 128, fewer for large scans, so that the readout's
+// per-image, per-neuron intermediates stay near 2^18 entries per feature
+// channel (52 images for 5,000 neurons). The backend keeps buffers for
+// reuse, so their size sets the memory of a large target.
+func mouseBatch(n int) int { return min(128, max(8, (1<<18)/max(n, 1))) }
 
 // LoadMouse loads the mouse predictor trained in dir.
 func LoadMouse(b backends.Backend, dir string) (*Mouse, error) {
@@ -43,7 +50,7 @@ func LoadMouse(b backends.Backend, dir string) (*Mouse, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	return &Mouse{Info: info, Dir: dir, Head: *info.Mouse, core: core, b: b, g: g, exec: map[int]*gctx.Exec{}}, nil
+	return &Mouse{Info: info, Dir: dir, Head: *info.Mouse, core: core, b: b, g: g, k: -1}, nil
 }
 
 // ScanIndex returns the readout of the scan named name.
@@ -60,10 +67,15 @@ func (m *Mouse) ScanIndex(name string) (int, error) {
 	return 0, fmt.Errorf("the predictor in %s has no readout for scan %q (its scans: %v)", m.Dir, name, names)
 }
 
-// scanExec compiles (once) scan k's inference graph.
+// scanExec returns scan k's inference graph, compiling it and releasing
+// the previous scan's when the scan changes.
 func (m *Mouse) scanExec(k int) (*gctx.Exec, error) {
-	if e, ok := m.exec[k]; ok {
-		return e, nil
+	if m.exec != nil && m.k == k {
+		return m.exec, nil
+	}
+	if m.exec != nil {
+		m.exec.Finalize()
+		m.exec = nil
 	}
 	e, err := nn.Compile(m.b, m.g, func(ctx *gctx.Context, x, eye, mod *graph.Node) *graph.Node {
 		return m.Head.Responses(ctx, m.core.Features(ctx, x, models.MouseStack)[0], eye, mod, k)
@@ -71,7 +83,7 @@ func (m *Mouse) scanExec(k int) (*gctx.Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.exec[k] = e
+	m.exec, m.k = e, k
 	return e, nil
 }
 
@@ -133,29 +145,37 @@ func (m *Mouse) predictRows(ctx context.Context, rec *recordings.Recordings, k i
 		return nil, fmt.Errorf("the model in %s takes %d×%d images, the recording has %d×%d", m.Dir, ih, iw, h, w)
 	}
 	out := make([]float32, 0, len(rows)*m.Head.Readouts[k].Neurons)
-	for start := 0; start < len(rows); start += mouseBatch {
+	batch := mouseBatch(m.Head.Readouts[k].Neurons)
+	for start := 0; start < len(rows); start += batch {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		chunk := rows[start:min(start+mouseBatch, len(rows))]
-		x := make([]float32, 0, len(chunk)*h*w)
-		eye := make([]float32, 2*len(chunk))
-		mod := make([]float32, 2*len(chunk))
-		for i, r := range chunk {
-			px := rec.Images.Pixels(r)
+		chunk := rows[start:min(start+batch, len(rows))]
+		// A short last batch is padded with its last image, so that every
+		// call has one shape (one graph, one set of buffers).
+		n := len(chunk)
+		if len(rows) > batch {
+			n = batch
+		}
+		x := make([]float32, 0, n*h*w)
+		eye := make([]float32, 2*n)
+		mod := make([]float32, 2*n)
+		for i := 0; i < n; i++ {
+			j := min(i, len(chunk)-1)
+			px := rec.Images.Pixels(chunk[j])
 			m.Info.Normalize.Apply(px)
 			x = append(x, px...)
 			if behavior != nil {
-				e, md := behavior(start + i)
+				e, md := behavior(start + j)
 				copy(eye[2*i:], e[:])
 				copy(mod[2*i:], md[:])
 			}
 		}
-		p, err := m.Predict(k, x, len(chunk), h, w, eye, mod)
+		p, err := m.Predict(k, x, n, h, w, eye, mod)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, p...)
+		out = append(out, p[:len(chunk)*m.Head.Readouts[k].Neurons]...)
 	}
 	return out, nil
 }
