@@ -230,6 +230,9 @@ func NewPlan(c Config, root string) (*Plan, error) {
 
 func (p *Plan) add(j *Job) { p.Jobs = append(p.Jobs, j) }
 
+// TableFile is the results table the report job writes (report/table.txt).
+func (p *Plan) TableFile() string { return filepath.Join(layout{p.Root}.report(), report.TableTXT) }
+
 // Training returns the job that trains the model of role with seed.
 func (p *Plan) Training(role roles.Role, seed int64) (*Job, error) {
 	for _, j := range p.Jobs {
