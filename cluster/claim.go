@@ -46,7 +46,19 @@ func (d *DB) NewClaimer(ctx context.Context, worker string) (*Claimer, error) {
 func (c *Claimer) Close(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	ctx, cancel := op(ctx)
+	defer cancel()
 	return c.conn.Close(ctx)
+}
+
+// opTimeout bounds one operation of a claimer's session.
+const opTimeout = 30 * time.Second
+
+// op returns the context of one operation on the session: not cancelled
+// with ctx, since pgx closes a connection whose query is cancelled, and the
+// session's locks with it; bounded by opTimeout instead.
+func op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), opTimeout)
 }
 
 // Lease is a claimed job: the claim's fence token makes every later write
@@ -66,6 +78,8 @@ type Lease struct {
 func (c *Claimer) Claim(ctx context.Context, lease time.Duration) (*Lease, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	ctx, cancel := op(ctx)
+	defer cancel()
 	var l *Lease
 	err := pgx.BeginFunc(ctx, c.conn, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT j.experiment_id, j.number FROM jobs j
@@ -125,12 +139,16 @@ func (c *Claimer) Claim(ctx context.Context, lease time.Duration) (*Lease, error
 func (c *Claimer) Running(ctx context.Context) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	ctx, cancel := op(ctx)
+	defer cancel()
 	var n int
 	err := c.conn.QueryRow(ctx, "SELECT count(*) FROM jobs WHERE state = 'running'").Scan(&n)
 	return n, err
 }
 
 func (c *Claimer) unlock(ctx context.Context, l *Lease) {
+	ctx, cancel := op(ctx)
+	defer cancel()
 	c.conn.Exec(ctx, "SELECT pg_advisory_unlock($1::int4, $2::int4)", l.Experiment, l.Number)
 }
 
@@ -141,6 +159,8 @@ func (l *Lease) Heartbeat(ctx context.Context, progress float64, epochs []json.R
 	c := l.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	ctx, cancel := op(ctx)
+	defer cancel()
 	return pgx.BeginFunc(ctx, c.conn, func(tx pgx.Tx) error {
 		if err := l.check(ctx, tx, "UPDATE jobs SET heartbeat_at = now(), progress = $4 WHERE experiment_id = $1 AND number = $2 AND fence = $3 AND state = 'running'",
 			progress); err != nil {
@@ -163,18 +183,20 @@ func (l *Lease) check(ctx context.Context, tx pgx.Tx, sql string, args ...any) e
 }
 
 // Complete marks the job done with its results (recorded by record in the
-// same transaction), if the claim is still the worker's, and releases its
-// lock.
-func (l *Lease) Complete(ctx context.Context, record func(tx pgx.Tx) error) error {
+// same transaction, with the context it is given), if the claim is still
+// the worker's, and releases its lock.
+func (l *Lease) Complete(ctx context.Context, record func(ctx context.Context, tx pgx.Tx) error) error {
 	c := l.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	ctx, cancel := op(ctx)
+	defer cancel()
 	defer c.unlock(context.WithoutCancel(ctx), l)
 	return pgx.BeginFunc(ctx, c.conn, func(tx pgx.Tx) error {
 		if err := l.check(ctx, tx, "UPDATE jobs SET state = 'done', progress = 1, finished_at = now() WHERE experiment_id = $1 AND number = $2 AND fence = $3 AND state = 'running'"); err != nil {
 			return err
 		}
-		if err := record(tx); err != nil {
+		if err := record(ctx, tx); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, "UPDATE attempts SET outcome = 'done', finished_at = now() WHERE fence = $1", l.Fence)
@@ -199,6 +221,8 @@ func (l *Lease) end(ctx context.Context, state, outcome, msg string) error {
 	c := l.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	ctx, cancel := op(ctx)
+	defer cancel()
 	defer c.unlock(context.WithoutCancel(ctx), l)
 	return pgx.BeginFunc(ctx, c.conn, func(tx pgx.Tx) error {
 		if err := l.check(ctx, tx, `UPDATE jobs SET state = $4, error = nullif($5, ''), finished_at = CASE WHEN $4 = 'failed' THEN now() END

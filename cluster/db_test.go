@@ -110,7 +110,7 @@ func claimAll(t *testing.T, d *DB, n int) map[int]int {
 				mu.Lock()
 				completed[l.Number]++
 				mu.Unlock()
-				if err := l.Complete(ctx, func(pgx.Tx) error { return nil }); err != nil {
+				if err := l.Complete(ctx, func(context.Context, pgx.Tx) error { return nil }); err != nil {
 					errs <- err
 					return
 				}
@@ -233,10 +233,10 @@ func TestSlowWorker(t *testing.T) {
 	if err := first.Heartbeat(ctx, 0.9, nil); !errors.Is(err, ErrLost) {
 		t.Errorf("stale heartbeat: %v, want ErrLost", err)
 	}
-	if err := first.Complete(ctx, func(pgx.Tx) error { return nil }); !errors.Is(err, ErrLost) {
+	if err := first.Complete(ctx, func(context.Context, pgx.Tx) error { return nil }); !errors.Is(err, ErrLost) {
 		t.Errorf("stale completion: %v, want ErrLost", err)
 	}
-	if err := second.Complete(ctx, func(pgx.Tx) error { return nil }); err != nil {
+	if err := second.Complete(ctx, func(context.Context, pgx.Tx) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	attempts, err := d.Attempts(ctx, 1)

@@ -145,7 +145,7 @@ func (w *Worker) runJob(ctx context.Context, l *Lease, plans map[int64]*experime
 		fmt.Fprintf(w.Log, "%s: job %d failed: %v\n", w.Name, l.Number, runErr)
 		return false, l.Fail(ctx, runErr)
 	}
-	err = l.Complete(ctx, func(tx pgx.Tx) error { return recordResults(ctx, tx, e, l.Number, l.Fence, j) })
+	err = l.Complete(ctx, func(ctx context.Context, tx pgx.Tx) error { return recordResults(ctx, tx, e, l.Number, l.Fence, j) })
 	if errors.Is(err, ErrLost) {
 		fmt.Fprintf(w.Log, "%s: job %d finished but its claim was lost; another worker records it\n", w.Name, l.Number)
 		return false, nil
