@@ -282,3 +282,93 @@ func waitTimeout(cmd *exec.Cmd, d time.Duration) error {
 		return fmt.Errorf("still running after %s", d)
 	}
 }
+
+// TestSlurm runs the experiment through real sbatch arrays on a one-node
+// Slurm, with the task of a training job cancelled midway and requeued:
+// it resumes from its checkpoint, the stages after it wait for it, and
+// the results table equals that of a single-process cotrain run.
+func TestSlurm(t *testing.T) {
+	slurm := servicetest.StartSlurm(t)
+	exp := clusterExperiment(t)
+	want := referenceTable(t, exp)
+	root := filepath.Join(t.TempDir(), "slurm")
+	start := time.Now()
+	cmd, out := cotrainProcess(t, "slurm", "--out", root, "--submit", "--time", "10:00", exp)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("cotrain slurm: %v\n%s", err, out)
+	}
+	// "submitted stage K as job ID" per stage.
+	var ids []string
+	for _, line := range strings.Split(out.String(), "\n") {
+		var stage int
+		var id string
+		if n, _ := fmt.Sscanf(line, "submitted stage %d as job %s", &stage, &id); n == 2 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) < 3 {
+		t.Fatalf("cotrain slurm submitted %d stages:\n%s", len(ids), out)
+	}
+	plan, err := experiment.LoadRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stages, err := cluster.Stages(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := midTraining(t, root, 3*time.Minute)
+	var task string
+	for s, stage := range stages {
+		for i, n := range stage {
+			if plan.Jobs[n].Dir == dir {
+				task = fmt.Sprintf("%s_%d", ids[s], i)
+			}
+		}
+	}
+	// Cancel the running task and requeue it, as preemption does (a task
+	// ended by plain scancel leaves the stages after it waiting forever:
+	// Slurm's afterok is then never satisfied).
+	if out, err := exec.Command("scontrol", "requeue", task).CombinedOutput(); err != nil {
+		t.Fatalf("scontrol requeue %s: %v\n%s", task, err, out)
+	}
+	if exists(filepath.Join(dir, "model.npz")) {
+		t.Fatalf("the job of %s finished before its task was cancelled", dir)
+	}
+	t.Logf("cancelled and requeued task %s (%s)", task, dir)
+
+	report := plan.Jobs[len(plan.Jobs)-1].Output
+	for deadline := time.Now().Add(5 * time.Minute); !exists(report) || len(squeue(t)) > 0; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the experiment did not finish on Slurm; queue %q\n%s\n%s", squeue(t), slurmLogs(t, root), slurm.Logs())
+		}
+	}
+	t.Logf("Slurm run (one task cancelled and requeued): %s", time.Since(start).Round(time.Millisecond))
+	if got := readTable(t, root); got != want {
+		t.Errorf("the Slurm run's table differs from cotrain run's:\nslurm:\n%s\ncotrain run:\n%s", got, want)
+	}
+	logs := slurmLogs(t, root)
+	if !strings.Contains(logs, "CANCELLED") || !strings.Contains(logs, "attempt 2") || !strings.Contains(logs, "resuming "+dir) {
+		t.Errorf("the requeued task did not resume %s:\n%s", dir, logs)
+	}
+}
+
+// squeue lists the jobs in the queue.
+func squeue(t *testing.T) []string {
+	out, err := exec.Command("squeue", "--noheader", "--array", "--format=%i %T").Output()
+	if err != nil {
+		t.Fatalf("squeue: %v", err)
+	}
+	return strings.Fields(string(out))
+}
+
+// slurmLogs concatenates the tasks' logs.
+func slurmLogs(t *testing.T, root string) string {
+	files, _ := filepath.Glob(filepath.Join(root, cluster.SlurmDir, cluster.SlurmLogDir, "*.log"))
+	var b strings.Builder
+	for _, f := range files {
+		raw, _ := os.ReadFile(f)
+		fmt.Fprintf(&b, "== %s\n%s\n", filepath.Base(f), raw)
+	}
+	return b.String()
+}

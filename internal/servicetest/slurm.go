@@ -27,7 +27,9 @@ type Slurm struct {
 
 // StartSlurm starts a one-node Slurm cluster for the test, and stops it
 // (cancelling its jobs) when the test ends. slurmd launches jobs as their
-// users and so runs as root: the test is skipped when not root.
+// users and so runs as root: the test is skipped when not root. Job
+// credentials last 5 s (cred_expire), which is also how long Slurm holds a
+// requeued job back (120 s by default).
 func StartSlurm(t *testing.T) *Slurm {
 	t.Helper()
 	for _, p := range []string{"munged", "slurmctld", "slurmd", "sbatch", "scontrol", "squeue"} {
@@ -58,7 +60,7 @@ SlurmctldHost=localhost
 SlurmctldPort=%d
 SlurmdPort=%d
 AuthType=auth/munge
-AuthInfo=socket=%s
+AuthInfo=socket=%s,cred_expire=5
 CredType=cred/munge
 SlurmUser=root
 SlurmdUser=root
@@ -74,6 +76,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MpiDefault=none
 SchedulerType=sched/backfill
+SchedulerParameters=sched_interval=1,bf_interval=1,sched_min_interval=100000
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 ReturnToService=2
