@@ -122,7 +122,7 @@ td.num { text-align: right; }
 .bar span { display: block; height: 100%; background: #5b8fd0; }
 pre { background: #fafaf7; border: 1px solid #e4e4e4; padding: 10px; overflow-x: auto; font-size: 0.85em; }
 .charts { display: flex; flex-wrap: wrap; gap: 18px; }
-.charts figure { margin: 0; }
+.charts figure { margin: 0; width: 362px; }
 svg { background: #fcfcfa; border: 1px solid #e4e4e4; }
 figure img { max-width: 100%; border: 1px solid #eee; }
 .muted { color: #777; font-size: 0.9em; }

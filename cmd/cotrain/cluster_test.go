@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"html"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -371,4 +372,30 @@ func slurmLogs(t *testing.T, root string) string {
 		fmt.Fprintf(&b, "== %s\n%s\n", filepath.Base(f), raw)
 	}
 	return b.String()
+}
+
+// TestRunJob runs single jobs of the plan by number, as Slurm tasks do.
+func TestRunJob(t *testing.T) {
+	exp := clusterExperiment(t)
+	root := filepath.Join(t.TempDir(), "jobs")
+	for _, tc := range []struct {
+		job  string
+		code int
+		want string
+	}{
+		{"11", 2, "the plan has jobs 1 to 10"},
+		{"3", 1, "job 3 (evaluate baseline/seed-7 on clean and corrupted test images) needs job 2 (train baseline seed 7), which is not done"},
+		{"1", 0, "[1/10] simulate V1 recordings"},
+		{"1", 0, "job 1 (simulate V1 recordings) is done"},
+	} {
+		cmd, out := cotrainProcess(t, "run", "--out", root, "--job", tc.job, exp)
+		cmd.Wait()
+		if code := cmd.ProcessState.ExitCode(); code != tc.code || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("run --job %s: exit %d, want %d with %q:\n%s", tc.job, code, tc.code, tc.want, out)
+		}
+	}
+	var errOut bytes.Buffer
+	if code := run(context.Background(), []string{"run", "--job", "1", "--db", "postgres://x", exp}, io.Discard, &errOut); code != 2 {
+		t.Errorf("--job with --db: exit %d, want 2", code)
+	}
 }
