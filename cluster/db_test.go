@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -251,5 +253,59 @@ func TestSlowWorker(t *testing.T) {
 	}
 	if fmt.Sprint(outcomes) != "[slow:lost other:done]" {
 		t.Errorf("attempts at job %d: %v, want the slow one lost and the other done", first.Number, outcomes)
+	}
+}
+
+// TestResultRows records an evaluation job's result file as a row when it
+// completes, and the plan a worker builds reads it from there, not from
+// the file.
+func TestResultRows(t *testing.T) {
+	d := openDB(t)
+	ctx := context.Background()
+	root := t.TempDir()
+	p, text := testPlan(t, root, `"baseline"`)
+	e, err := d.Submit(ctx, p, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eval := p.Jobs[1] // evaluate baseline seed 1
+	if len(eval.Results) != 1 || eval.Results[0] != eval.Output {
+		t.Fatalf("job 2 %q records %v", eval.Name, eval.Results)
+	}
+	if err := os.MkdirAll(filepath.Dir(eval.Output), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(eval.Output, []byte(`{"accuracy": 0.5}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.NewClaimer(ctx, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	for n := 1; n <= 2; n++ {
+		l, err := c.Claim(ctx, time.Minute)
+		if err != nil || l == nil || l.Number != n {
+			t.Fatalf("claim %d: %+v, %v", n, l, err)
+		}
+		if err := l.Complete(ctx, func(ctx context.Context, tx pgx.Tx) error { return recordResults(ctx, tx, e, n, l.Fence, p.Jobs[n-1]) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Remove(eval.Output)
+	w := &Worker{DB: d}
+	_, wp, err := w.plan(ctx, e.ID, map[int64]*experiment.Plan{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := wp.ReadResult(eval.Output)
+	if err != nil || string(got) != `{"accuracy": 0.5}` {
+		t.Errorf("the worker's plan read %q (%v), want the row", got, err)
+	}
+	if _, err := wp.ReadResult(filepath.Join(root, "eval", "nothing.json")); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a missing result: %v, want ErrNotFound", err)
+	}
+	if _, err := wp.ReadResult("/elsewhere/x.json"); err == nil {
+		t.Error("a result outside the root was read")
 	}
 }

@@ -183,7 +183,11 @@ func NewPlan(c Config, root string) (*Plan, error) {
 	if has(roles.MTLOracle) {
 		oracle := filepath.Join(l.model(roles.Oracle, respSeed), checkpoint.ModelFile)
 		dir := l.oracleReadout()
-		train("oracle readout", respSeed, dir, c.Predictor.Stopping.MaxEpochs, []string{oracle, recPath}, func(r *runner) error { return r.trainPredictor(dir, respSeed, recPath, oracle) })
+		epochs := c.Predictor.Stopping.MaxEpochs
+		if c.Oracle.ReadoutEpochs > 0 {
+			epochs = c.Oracle.ReadoutEpochs // as trainPredictor trains it
+		}
+		train("oracle readout", respSeed, dir, epochs, []string{oracle, recPath}, func(r *runner) error { return r.trainPredictor(dir, respSeed, recPath, oracle) })
 		evalV1(dir)
 		out := l.responses("oracle")
 		targets[roles.MTLOracle] = out
