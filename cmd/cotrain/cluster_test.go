@@ -399,3 +399,66 @@ func TestRunJob(t *testing.T) {
 		t.Errorf("--job with --db: exit %d, want 2", code)
 	}
 }
+
+// TestWorkerPaused pauses a worker (SIGSTOP) in the middle of a training
+// job for several leases: its heartbeat stops but its database session
+// lives, so the other worker does not take its job (no two runs in one
+// folder); resumed (SIGCONT), it finishes the job, and every job runs
+// once.
+func TestWorkerPaused(t *testing.T) {
+	exp := clusterExperiment(t)
+	dsn := servicetest.PostgreSQL(t)
+	root := filepath.Join(t.TempDir(), "paused")
+	cmd, out := cotrainProcess(t, "run", "--db", dsn, "--out", root, exp)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("cotrain run --db: %v\n%s", err, out)
+	}
+	worker := func(name string) (*exec.Cmd, *bytes.Buffer) {
+		return cotrainProcess(t, "worker", "--db", dsn, "--name", name, "--lease", "1s", "--heartbeat", "100ms", "--poll", "50ms", "--workers", "1")
+	}
+	slow, slowLog := worker("slow")
+	dir := midTraining(t, root, 2*time.Minute)
+	if err := slow.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	other, otherLog := worker("other")
+	time.Sleep(4 * time.Second) // four leases without a heartbeat
+	ctx := context.Background()
+	d, err := cluster.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	jobs, err := d.Jobs(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, j := range jobs {
+		if strings.HasPrefix(j.Output, dir+"/") && (j.State != "running" || j.Worker != "slow" || j.Attempts != 1) {
+			t.Errorf("the paused worker's job %d: %s by %s after %d attempts, want still running by slow", j.Number, j.State, j.Worker, j.Attempts)
+		}
+	}
+	if err := slow.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]*exec.Cmd{"slow": slow, "other": other} {
+		if err := waitTimeout(c, 3*time.Minute); err != nil {
+			t.Fatalf("worker %s: %v\nslow:\n%s\nother:\n%s", name, err, slowLog, otherLog)
+		}
+	}
+	attempts, err := d.Attempts(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(attempts) != 10 {
+		t.Errorf("%d attempts for 10 jobs: %+v", len(attempts), attempts)
+	}
+	for _, a := range attempts {
+		if a.Outcome != "done" {
+			t.Errorf("attempt %+v", a)
+		}
+	}
+	if !exists(filepath.Join(root, "report", "table.txt")) {
+		t.Error("no table")
+	}
+}
