@@ -152,16 +152,25 @@ func (c *Claimer) unlock(ctx context.Context, l *Lease) {
 	c.conn.Exec(ctx, "SELECT pg_advisory_unlock($1::int4, $2::int4)", l.Experiment, l.Number)
 }
 
-// Heartbeat tells the database the job is alive, with its progress (0–1)
-// and the epochs completed so far (the records of its metrics.json). It
-// returns ErrLost when the job is no longer this claim's.
-func (l *Lease) Heartbeat(ctx context.Context, progress float64, epochs []json.RawMessage) error {
+// txn runs fn in a transaction on the claimer's session (and then, with
+// release, releases the job's advisory lock).
+func (l *Lease) txn(ctx context.Context, release bool, fn func(ctx context.Context, tx pgx.Tx) error) error {
 	c := l.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ctx, cancel := op(ctx)
 	defer cancel()
-	return pgx.BeginFunc(ctx, c.conn, func(tx pgx.Tx) error {
+	if release {
+		defer c.unlock(ctx, l)
+	}
+	return pgx.BeginFunc(ctx, c.conn, func(tx pgx.Tx) error { return fn(ctx, tx) })
+}
+
+// Heartbeat tells the database the job is alive, with its progress (0–1)
+// and the epochs completed so far (the records of its metrics.json). It
+// returns ErrLost when the job is no longer this claim's.
+func (l *Lease) Heartbeat(ctx context.Context, progress float64, epochs []json.RawMessage) error {
+	return l.txn(ctx, false, func(ctx context.Context, tx pgx.Tx) error {
 		if err := l.check(ctx, tx, "UPDATE jobs SET heartbeat_at = now(), progress = $4 WHERE experiment_id = $1 AND number = $2 AND fence = $3 AND state = 'running'",
 			progress); err != nil {
 			return err
@@ -186,48 +195,44 @@ func (l *Lease) check(ctx context.Context, tx pgx.Tx, sql string, args ...any) e
 // same transaction, with the context it is given), if the claim is still
 // the worker's, and releases its lock.
 func (l *Lease) Complete(ctx context.Context, record func(ctx context.Context, tx pgx.Tx) error) error {
-	c := l.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := op(ctx)
-	defer cancel()
-	defer c.unlock(context.WithoutCancel(ctx), l)
-	return pgx.BeginFunc(ctx, c.conn, func(tx pgx.Tx) error {
-		if err := l.check(ctx, tx, "UPDATE jobs SET state = 'done', progress = 1, finished_at = now() WHERE experiment_id = $1 AND number = $2 AND fence = $3 AND state = 'running'"); err != nil {
-			return err
-		}
-		if err := record(ctx, tx); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, "UPDATE attempts SET outcome = 'done', finished_at = now() WHERE fence = $1", l.Fence)
-		return err
-	})
+	return l.end(ctx, "done", "done", "", record)
 }
 
 // Fail marks the job failed with the error's message (submitting the
 // experiment again retries it) and releases its lock.
 func (l *Lease) Fail(ctx context.Context, cause error) error {
-	return l.end(ctx, "failed", "failed", cause.Error())
+	return l.end(ctx, "failed", "failed", cause.Error(), nil)
 }
 
 // Release gives the job back (pending again, for any worker to resume
 // from its checkpoint), as a worker that is stopped does, and releases its
 // lock.
 func (l *Lease) Release(ctx context.Context) error {
-	return l.end(ctx, "pending", "interrupted", "")
+	return l.end(ctx, "pending", "interrupted", "", nil)
 }
 
-func (l *Lease) end(ctx context.Context, state, outcome, msg string) error {
-	c := l.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ctx, cancel := op(ctx)
-	defer cancel()
-	defer c.unlock(context.WithoutCancel(ctx), l)
-	return pgx.BeginFunc(ctx, c.conn, func(tx pgx.Tx) error {
-		if err := l.check(ctx, tx, `UPDATE jobs SET state = $4, error = nullif($5, ''), finished_at = CASE WHEN $4 = 'failed' THEN now() END
+// Abandon releases the job's lock and writes nothing: for a claim that
+// was lost.
+func (l *Lease) Abandon(ctx context.Context) {
+	l.c.mu.Lock()
+	defer l.c.mu.Unlock()
+	l.c.unlock(ctx, l)
+}
+
+// end sets the claimed job's state and its attempt's outcome (with
+// record's rows, if any) if the claim is still the worker's, and releases
+// its lock.
+func (l *Lease) end(ctx context.Context, state, outcome, msg string, record func(ctx context.Context, tx pgx.Tx) error) error {
+	return l.txn(ctx, true, func(ctx context.Context, tx pgx.Tx) error {
+		if err := l.check(ctx, tx, `UPDATE jobs SET state = $4, error = nullif($5, ''),
+			finished_at = CASE WHEN $4 IN ('done', 'failed') THEN now() END, progress = CASE WHEN $4 = 'done' THEN 1 ELSE progress END
 			WHERE experiment_id = $1 AND number = $2 AND fence = $3 AND state = 'running'`, state, msg); err != nil {
 			return err
+		}
+		if record != nil {
+			if err := record(ctx, tx); err != nil {
+				return err
+			}
 		}
 		_, err := tx.Exec(ctx, "UPDATE attempts SET outcome = $2, error = nullif($3, ''), finished_at = now() WHERE fence = $1", l.Fence, outcome, msg)
 		return err

@@ -134,9 +134,7 @@ func (w *Worker) runJob(ctx context.Context, l *Lease, plans map[int64]*experime
 		// Another worker has the job now (or may have it soon): write
 		// nothing more.
 		fmt.Fprintf(w.Log, "%s: lost the claim of job %d (%v); stopped it\n", w.Name, l.Number, context.Cause(jobCtx))
-		l.c.mu.Lock()
-		l.c.unlock(context.WithoutCancel(ctx), l)
-		l.c.mu.Unlock()
+		l.Abandon(ctx)
 		return false, nil
 	case runErr != nil && ctx.Err() != nil:
 		fmt.Fprintf(w.Log, "%s: stopped; job %d goes back to the queue\n", w.Name, l.Number)

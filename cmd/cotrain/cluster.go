@@ -72,14 +72,20 @@ func submitExperiment(ctx context.Context, file, out, dsn string, w io.Writer) e
 	if err != nil {
 		return err
 	}
-	count := map[string]int{}
-	for _, j := range jobs {
-		count[j.State]++
-	}
+	count := countStates(jobs)
 	fmt.Fprintf(w, "experiment %d %q: %d jobs (%d done, %d pending, %d running, %d failed), files in %s\n",
 		e.ID, e.Name, len(jobs), count["done"], count["pending"], count["running"], count["failed"], e.Root)
 	fmt.Fprintf(w, "run them with: cotrain worker --db DSN (on machines that reach %s); follow them with: cotrain status --db DSN %d\n", e.Root, e.ID)
 	return nil
+}
+
+// countStates counts the jobs in each state.
+func countStates(jobs []cluster.JobRow) map[string]int {
+	count := map[string]int{}
+	for _, j := range jobs {
+		count[j.State]++
+	}
+	return count
 }
 
 func dbFlag(fs *flag.FlagSet) *string {
@@ -184,10 +190,7 @@ func listExperiments(ctx context.Context, d *cluster.DB, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		count := map[string]int{}
-		for _, j := range jobs {
-			count[j.State]++
-		}
+		count := countStates(jobs)
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", e.ID, e.Name, len(jobs), count["done"], count["running"], count["failed"],
 			e.Created.Local().Format(time.DateTime), e.Root)
 	}
