@@ -168,22 +168,28 @@ func (l *Lease) txn(ctx context.Context, release bool, fn func(ctx context.Conte
 
 // Heartbeat tells the database the job is alive, with its progress (0–1)
 // and the epochs completed so far (the records of its metrics.json). It
-// returns ErrLost when the job is no longer this claim's.
+// returns ErrLost when the job is no longer this claim's or the session
+// has ended; other errors may pass.
 func (l *Lease) Heartbeat(ctx context.Context, progress float64, epochs []json.RawMessage) error {
-	return l.txn(ctx, false, func(ctx context.Context, tx pgx.Tx) error {
+	err := l.txn(ctx, false, func(ctx context.Context, tx pgx.Tx) error {
 		if err := l.check(ctx, tx, "UPDATE jobs SET heartbeat_at = now(), progress = $4 WHERE experiment_id = $1 AND number = $2 AND fence = $3 AND state = 'running'",
 			progress); err != nil {
 			return err
 		}
 		return insertEpochs(ctx, tx, l.Experiment, l.Number, epochs)
 	})
+	if err != nil && !errors.Is(err, ErrLost) && l.c.conn.IsClosed() {
+		// The session, and the job's lock with it, is gone.
+		return fmt.Errorf("%w: the database session ended: %v", ErrLost, err)
+	}
+	return err
 }
 
 // check runs an update of the job's row that must match the claim's fence.
 func (l *Lease) check(ctx context.Context, tx pgx.Tx, sql string, args ...any) error {
 	tag, err := tx.Exec(ctx, sql, append([]any{l.Experiment, l.Number, l.Fence}, args...)...)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrLost, err)
+		return err
 	}
 	if tag.RowsAffected() != 1 {
 		return ErrLost

@@ -219,6 +219,9 @@ func TestSlowWorker(t *testing.T) {
 	// The slow worker's session ends (killed): its lock goes with it, and
 	// after the lease the job is claimed again.
 	slow.conn.PgConn().Conn().Close()
+	if err := first.Heartbeat(ctx, 0.6, nil); !errors.Is(err, ErrLost) {
+		t.Errorf("heartbeat on an ended session: %v, want ErrLost", err)
+	}
 	slow.Close(ctx)
 	time.Sleep(3 * lease)
 	second, err := other.Claim(ctx, lease)

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -168,13 +169,18 @@ func (w *Worker) beat(ctx context.Context, l *Lease, j *experiment.Job, cancel c
 			return nil
 		case <-t.C:
 		}
-		progress, epochs := 0.0, 0
-		recs, err := readEpochs(j.Dir)
-		if j.Dir != "" && err == nil && j.Epochs > 0 {
-			epochs = len(recs)
-			progress = min(1, float64(epochs)/float64(j.Epochs))
+		// A training job's progress is its completed epochs.
+		var recs []json.RawMessage
+		progress := 0.0
+		if j.Dir != "" {
+			if r, err := readEpochs(j.Dir); err == nil {
+				recs = r
+			}
+			if j.Epochs > 0 {
+				progress = min(1, float64(len(recs))/float64(j.Epochs))
+			}
 		}
-		err = l.Heartbeat(ctx, progress, recs)
+		err := l.Heartbeat(ctx, progress, recs)
 		switch {
 		case ctx.Err() != nil:
 			return nil
