@@ -162,7 +162,7 @@ echo "cotrain job $job on $(hostname), Slurm job ${SLURM_JOB_ID}, attempt $(( ${
 
 # Near the time limit Slurm sends USR1 (--signal): requeue this task; the
 # requeued task resumes the job from its last checkpoint. A task killed by
-# preemption or scancel and requeued resumes the same way.
+# preemption, or requeued with scontrol requeue, resumes the same way.
 requeue() {
 	echo "time limit near: requeueing ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
 	scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"

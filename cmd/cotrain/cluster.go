@@ -79,6 +79,20 @@ func submitExperiment(ctx context.Context, file, out, dsn string, w io.Writer) e
 	return nil
 }
 
+// interspersed parses the flags that follow positional arguments too
+// (cotrain slurm FILE --submit), returning the positional arguments.
+func interspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for len(args) > 0 {
+		pos = append(pos, args[0])
+		if err := fs.Parse(args[1:]); err != nil {
+			return nil, usagef("%v", err)
+		}
+		args = fs.Args()
+	}
+	return pos, nil
+}
+
 // countStates counts the jobs in each state.
 func countStates(jobs []cluster.JobRow) map[string]int {
 	count := map[string]int{}
@@ -267,6 +281,10 @@ on a file system every node reaches, and the cotrain binary too.`,
 			fs.StringVar(&o.Backend, "backend", "", "the tasks' --backend (default: theirs)")
 			fs.StringVar(&o.Binary, "binary", "", "the cotrain binary the tasks run (default: this one)")
 			return func(ctx context.Context, args []string, w io.Writer) error {
+				args, err := interspersed(fs, args)
+				if err != nil {
+					return err
+				}
 				if len(args) != 1 {
 					return usagef("give one experiment file (or \"demo\")")
 				}

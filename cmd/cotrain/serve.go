@@ -31,6 +31,10 @@ on localhost unless --addr says otherwise.`,
 			addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 			refresh := fs.Duration("refresh", 5*time.Second, "how often pages of running experiments reload")
 			return func(ctx context.Context, args []string, w io.Writer) error {
+				args, err := interspersed(fs, args)
+				if err != nil {
+					return err
+				}
 				var src dashboard.Source
 				switch {
 				case *db != "" && len(args) == 0:
