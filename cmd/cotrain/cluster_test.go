@@ -49,9 +49,9 @@ tap = "conv2_1"
 [classifier]
 batch = 16
 [classifier.stopping]
-patience = 8
+patience = 12
 decay_steps = 1
-max_epochs = 8
+max_epochs = 12
 [v1.simulate]
 images = "tinyimagenet:%s:train"
 count = 60
@@ -104,8 +104,10 @@ func readTable(t *testing.T, root string) string {
 	return string(raw)
 }
 
-// killMidTraining waits until some training job of the plan in root has
-// a checkpoint but no model, and returns its run folder.
+// midTraining waits until a long training job of the plan in root (10
+// epochs or more: the Baseline's 12, so that the test acts well before
+// it ends) has its first checkpoint but no model, and returns its run
+// folder.
 func midTraining(t *testing.T, root string, timeout time.Duration) string {
 	t.Helper()
 	plan, err := experiment.LoadRoot(root)
@@ -114,7 +116,7 @@ func midTraining(t *testing.T, root string, timeout time.Duration) string {
 	}
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		for _, j := range plan.Jobs {
-			if j.Dir != "" && exists(filepath.Join(j.Dir, "ckpt-0001.npz")) && !exists(j.Output) {
+			if j.Dir != "" && j.Epochs >= 10 && exists(filepath.Join(j.Dir, "ckpt-0001.npz")) && !exists(j.Output) {
 				return j.Dir
 			}
 		}
