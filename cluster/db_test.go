@@ -312,3 +312,74 @@ func TestResultRows(t *testing.T) {
 		t.Error("a result outside the root was read")
 	}
 }
+
+// TestFailAndRetry: a failed job blocks the jobs that need it, not the
+// others; submitting the experiment again sends it back to pending. A job
+// whose output exists at submission is done, with its results recorded.
+func TestFailAndRetry(t *testing.T) {
+	d := openDB(t)
+	ctx := context.Background()
+	root := t.TempDir()
+	p, text := testPlan(t, root, `"baseline"`)
+	// Jobs: 1 train seed 1, 2 evaluate it, 3 train seed 2, 4 evaluate it,
+	// 5 the report. Seed 2's evaluation exists already.
+	done := p.Jobs[3]
+	if err := os.MkdirAll(filepath.Dir(done.Output), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(done.Output, []byte(`{"seed": 2}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e, err := d.Submit(ctx, p, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := filepath.Rel(root, done.Output)
+	if got, err := d.Result(ctx, e.ID, rel); err != nil || string(got) != `{"seed": 2}` {
+		t.Errorf("the result of a job done at submission: %q, %v", got, err)
+	}
+	c, err := d.NewClaimer(ctx, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	l, err := c.Claim(ctx, time.Minute)
+	if err != nil || l == nil || l.Number != 1 {
+		t.Fatalf("claim: %+v, %v", l, err)
+	}
+	if err := l.Fail(ctx, errors.New("out of memory")); err != nil {
+		t.Fatal(err)
+	}
+	// Job 2 needs job 1: the next ready job is 3; after it, nothing (4 is
+	// done, 5 needs 2).
+	l, err = c.Claim(ctx, time.Minute)
+	if err != nil || l == nil || l.Number != 3 {
+		t.Fatalf("claim after the failure: %+v, %v", l, err)
+	}
+	if err := l.Complete(ctx, func(context.Context, pgx.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := c.Claim(ctx, time.Minute); err != nil || l != nil {
+		t.Fatalf("a job behind the failed one was claimed: %+v, %v", l, err)
+	}
+	if n, err := c.Running(ctx); err != nil || n != 0 {
+		t.Errorf("%d running (%v), want 0: a worker would wait forever", n, err)
+	}
+	jobs, err := d.Jobs(ctx, e.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, j := range jobs {
+		states = append(states, j.State)
+	}
+	if fmt.Sprint(states) != "[failed pending done done pending]" || jobs[0].Error != "out of memory" {
+		t.Errorf("states %v, error %q", states, jobs[0].Error)
+	}
+	if _, err := d.Submit(ctx, p, text); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := c.Claim(ctx, time.Minute); err != nil || l == nil || l.Number != 1 {
+		t.Errorf("after resubmission: %+v, %v, want job 1 again", l, err)
+	}
+}
