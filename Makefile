@@ -9,12 +9,12 @@ BIN     := bin/cotrain
 FMNIST  := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test build gpu bench vet deps
+.PHONY: demo test build gpu bench vet deps services
 
 demo: deps build
 	$(BIN) demo
 
-test: deps
+test: deps services
 	$(GO) vet ./...
 	$(GO) test -timeout 30m ./...
 
@@ -42,3 +42,16 @@ deps: $(FMNIST)
 $(FMNIST):
 	$(SUDO) apt-get update
 	$(SUDO) apt-get install -y dataset-fashion-mnist
+
+# The tests of cotrain's cluster support start real services in temporary
+# folders on localhost (internal/servicetest): PostgreSQL, a one-node Slurm
+# (slurmctld, slurmd, munged) and headless Chromium for the dashboard.
+# Installing them takes about 20 s on a Debian machine that lacks them.
+SERVICE_PKGS := postgresql slurm-wlm munge chromium
+
+services:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || ! [ -x /usr/sbin/slurmctld ] || ! [ -x /usr/sbin/slurmd ] \
+		|| ! [ -x /usr/sbin/munged ] || ! [ -x /usr/bin/chromium ]; then \
+		echo "installing $(SERVICE_PKGS) for the tests"; \
+		$(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(SERVICE_PKGS); \
+	fi

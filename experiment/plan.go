@@ -30,7 +30,14 @@ type Job struct {
 	// for other jobs and for the Oracle's readout).
 	Role roles.Role
 	Seed int64
-	run  func(r *runner) error
+	// Epochs, for a training job, is the most epochs it trains (early
+	// stopping may end it sooner): the denominator of its progress.
+	Epochs int
+	// Results lists the files the job writes that hold results
+	// (evaluations, per-epoch metrics, the results table): what a job
+	// table records beside the job's state.
+	Results []string
+	run     func(r *runner) error
 }
 
 // Status is "done", "started" (a training job with checkpoints) or
@@ -60,6 +67,10 @@ type Plan struct {
 	// recording's, or the configured one); empty when no model needs V1.
 	Recordings string
 	Jobs       []*Job
+	// ReadResult, when set, reads the evaluation results the report job
+	// gathers (given by their file paths) from elsewhere than the files,
+	// e.g. a database; nil reads the files.
+	ReadResult func(path string) ([]byte, error)
 }
 
 // layout names the files of a run.
@@ -82,6 +93,10 @@ func (l layout) evalFile(modelDir, name string) string {
 	return l.path("eval", rel, name)
 }
 func (l layout) report() string { return l.path("report") }
+
+// ResultsFile, in a run's root, holds the report's input: every model's
+// evaluations gathered.
+const ResultsFile = "results.json"
 
 // Evaluation files of a model's run.
 const (
@@ -115,19 +130,19 @@ func NewPlan(c Config, root string) (*Plan, error) {
 	if c.needsV1() {
 		p.Recordings = recPath
 	}
-	train := func(kind string, seed int64, dir string, inputs []string, fn func(r *runner) error) {
+	train := func(kind string, seed int64, dir string, epochs int, inputs []string, fn func(r *runner) error) {
 		p.add(&Job{Name: fmt.Sprintf("train %s seed %d", kind, seed), Inputs: inputs, Output: filepath.Join(dir, checkpoint.ModelFile),
-			Dir: dir, Role: roles.Role(kind), Seed: seed, run: fn})
+			Dir: dir, Role: roles.Role(kind), Seed: seed, Epochs: epochs, Results: []string{filepath.Join(dir, checkpoint.MetricsFile)}, run: fn})
 	}
 	evalClassifier := func(dir string) {
 		out := l.evalFile(dir, corruptionsFile)
 		p.add(&Job{Name: "evaluate " + shortDir(root, dir) + " on clean and corrupted test images",
-			Inputs: []string{filepath.Join(dir, checkpoint.ModelFile)}, Output: out, run: func(r *runner) error { return r.evalCorruptions(dir, out) }})
+			Inputs: []string{filepath.Join(dir, checkpoint.ModelFile)}, Output: out, Results: []string{out}, run: func(r *runner) error { return r.evalCorruptions(dir, out) }})
 	}
 	evalV1 := func(dir string) {
 		out := l.evalFile(dir, v1File)
 		p.add(&Job{Name: "evaluate " + shortDir(root, dir) + " on the V1 test recordings",
-			Inputs: []string{filepath.Join(dir, checkpoint.ModelFile), recPath}, Output: out, run: func(r *runner) error { return r.evalV1(dir, recPath, out) }})
+			Inputs: []string{filepath.Join(dir, checkpoint.ModelFile), recPath}, Output: out, Results: []string{out}, run: func(r *runner) error { return r.evalV1(dir, recPath, out) }})
 	}
 
 	for _, kind := range []roles.Role{roles.Baseline, roles.Oracle, roles.MonkeyPredictor} {
@@ -138,13 +153,13 @@ func NewPlan(c Config, root string) (*Plan, error) {
 			dir := l.model(kind, seed)
 			switch kind {
 			case roles.Baseline:
-				train(string(kind), seed, dir, nil, func(r *runner) error { return r.trainBaseline(dir, seed) })
+				train(string(kind), seed, dir, c.Classifier.Stopping.MaxEpochs, nil, func(r *runner) error { return r.trainBaseline(dir, seed) })
 				evalClassifier(dir)
 			case roles.Oracle:
-				train(string(kind), seed, dir, nil, func(r *runner) error { return r.trainOracle(dir, seed) })
+				train(string(kind), seed, dir, c.Classifier.Stopping.MaxEpochs, nil, func(r *runner) error { return r.trainOracle(dir, seed) })
 				evalClassifier(dir)
 			case roles.MonkeyPredictor:
-				train(string(kind), seed, dir, []string{recPath}, func(r *runner) error { return r.trainPredictor(dir, seed, recPath, "") })
+				train(string(kind), seed, dir, c.Predictor.Stopping.MaxEpochs, []string{recPath}, func(r *runner) error { return r.trainPredictor(dir, seed, recPath, "") })
 				evalV1(dir)
 			}
 		}
@@ -168,7 +183,11 @@ func NewPlan(c Config, root string) (*Plan, error) {
 	if has(roles.MTLOracle) {
 		oracle := filepath.Join(l.model(roles.Oracle, respSeed), checkpoint.ModelFile)
 		dir := l.oracleReadout()
-		train("oracle readout", respSeed, dir, []string{oracle, recPath}, func(r *runner) error { return r.trainPredictor(dir, respSeed, recPath, oracle) })
+		epochs := c.Predictor.Stopping.MaxEpochs
+		if c.Oracle.ReadoutEpochs > 0 {
+			epochs = c.Oracle.ReadoutEpochs // as trainPredictor trains it
+		}
+		train("oracle readout", respSeed, dir, epochs, []string{oracle, recPath}, func(r *runner) error { return r.trainPredictor(dir, respSeed, recPath, oracle) })
 		evalV1(dir)
 		out := l.responses("oracle")
 		targets[roles.MTLOracle] = out
@@ -183,7 +202,7 @@ func NewPlan(c Config, root string) (*Plan, error) {
 		resp := targets[kind]
 		for _, seed := range c.Seeds {
 			dir := l.model(kind, seed)
-			train(string(kind), seed, dir, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, c.MTL.Ratio) })
+			train(string(kind), seed, dir, c.MTL.Stopping.MaxEpochs, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, c.MTL.Ratio) })
 			evalClassifier(dir)
 			evalV1(dir)
 		}
@@ -196,7 +215,7 @@ func NewPlan(c Config, root string) (*Plan, error) {
 			}
 			dir := l.sweepModel(ratio, seed)
 			resp := targets[roles.MTLMonkey]
-			train(fmt.Sprintf("%s ratio %s", roles.MTLMonkey, ratio), seed, dir, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, ratio) })
+			train(fmt.Sprintf("%s ratio %s", roles.MTLMonkey, ratio), seed, dir, c.MTL.Stopping.MaxEpochs, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, ratio) })
 			evalClassifier(dir)
 			evalV1(dir)
 		}
@@ -209,11 +228,14 @@ func NewPlan(c Config, root string) (*Plan, error) {
 		}
 	}
 	p.add(&Job{Name: "write the results table and report.html", Inputs: evals, Output: filepath.Join(l.report(), report.ReportHTML),
-		run: func(r *runner) error { return r.writeReport(l) }})
+		Results: []string{l.path(ResultsFile), filepath.Join(l.report(), report.TableTXT)}, run: func(r *runner) error { return r.writeReport(l) }})
 	return p, nil
 }
 
 func (p *Plan) add(j *Job) { p.Jobs = append(p.Jobs, j) }
+
+// TableFile is the results table the report job writes (report/table.txt).
+func (p *Plan) TableFile() string { return filepath.Join(layout{p.Root}.report(), report.TableTXT) }
 
 // Training returns the job that trains the model of role with seed.
 func (p *Plan) Training(role roles.Role, seed int64) (*Job, error) {

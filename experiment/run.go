@@ -41,7 +41,10 @@ func (p *Plan) Run(ctx context.Context, env recipes.Env, out io.Writer) error {
 // except always (nil: none), which runs even when done. Each job is the
 // same function whichever command runs it.
 func (p *Plan) RunJobs(ctx context.Context, env recipes.Env, out io.Writer, jobs []*Job, always *Job) error {
-	r := &runner{ctx: ctx, cfg: p.Config, env: env, out: out, log: progressOrDiscard(env)}
+	r := &runner{ctx: ctx, cfg: p.Config, env: env, out: out, log: progressOrDiscard(env), read: p.ReadResult}
+	if r.read == nil {
+		r.read = os.ReadFile
+	}
 	for _, j := range jobs {
 		if j != always && j.Status() == "done" {
 			continue
@@ -83,6 +86,7 @@ type runner struct {
 	log    io.Writer
 	splits *Splits
 	rec    map[string]*recordings.Recordings
+	read   func(path string) ([]byte, error) // the evaluation results
 }
 
 func (r *runner) data() (*Splits, error) {
@@ -292,9 +296,9 @@ func writeJSON(path string, v any) error {
 	return atomicfile.WriteBytes(path, raw)
 }
 
-func readNeural(path string) (metrics.NeuralReport, error) {
+func (r *runner) readNeural(path string) (metrics.NeuralReport, error) {
 	var rep metrics.NeuralReport
-	raw, err := os.ReadFile(path)
+	raw, err := r.read(path)
 	if err != nil {
 		return rep, err
 	}
@@ -310,11 +314,16 @@ func (r *runner) modelResults(l layout, name string, dirs []string, classifies, 
 	if classifies {
 		ms := make([]*metrics.AccuracyMatrix, len(dirs))
 		for i, d := range dirs {
-			m, err := metrics.LoadAccuracyMatrix(l.evalFile(d, corruptionsFile))
+			path := l.evalFile(d, corruptionsFile)
+			raw, err := r.read(path)
 			if err != nil {
-				return nil, nil, nil, err
+				return nil, nil, nil, fmt.Errorf("reading accuracy matrix: %w", err)
 			}
-			ms[i] = m
+			var m metrics.AccuracyMatrix
+			if err := json.Unmarshal(raw, &m); err != nil {
+				return nil, nil, nil, fmt.Errorf("reading accuracy matrix %s: %w (delete it to evaluate again)", path, err)
+			}
+			ms[i] = &m
 		}
 		var err error
 		if acc, err = metrics.CombineSeeds(name, ms...); err != nil {
@@ -327,7 +336,7 @@ func (r *runner) modelResults(l layout, name string, dirs []string, classifies, 
 	reps := make([]metrics.NeuralReport, len(dirs))
 	feve := make([]float64, len(dirs))
 	for i, d := range dirs {
-		rep, err := readNeural(l.evalFile(d, v1File))
+		rep, err := r.readNeural(l.evalFile(d, v1File))
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -392,7 +401,7 @@ func (r *runner) writeReport(l layout) error {
 	if err != nil {
 		return err
 	}
-	if err := writeJSON(l.path("results.json"), res); err != nil {
+	if err := writeJSON(l.path(ResultsFile), res); err != nil {
 		return err
 	}
 	if err := report.WriteReport(l.report(), a); err != nil {

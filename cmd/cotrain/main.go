@@ -31,6 +31,10 @@ func commands() []command {
 	return []command{
 		demoCommand(),
 		runCommand(),
+		workerCommand(),
+		statusCommand(),
+		slurmCommand(),
+		serveCommand(),
 		trainCommand(),
 		evalCleanCommand(),
 		evalCorruptionsCommand(),

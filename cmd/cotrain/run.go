@@ -17,7 +17,7 @@ func runCommand() command {
 	return command{
 		name:    "run",
 		summary: "run a whole experiment: train, make response sets, evaluate, report",
-		usage:   "[--plan] [--out DIR] [--backend B] FILE",
+		usage:   "[--plan] [--out DIR] [--backend B] [--job N | --db DSN] FILE",
 		help: `Runs the experiment file FILE ("demo" and "paper" name the built-in ones):
 every model of its models list for every seed, with what they need (the
 simulated V1 recording, the Monkey Predictor and its response sets, the
@@ -28,15 +28,32 @@ on stdout and report.html with the paper's figures in DIR/report.
 Finished jobs are skipped and an interrupted training job resumes from its
 last checkpoint, so after Ctrl-C or a crash the same command continues.
 --plan prints the jobs, their inputs and outputs and whether each is done,
-without running anything.`,
+without running anything.
+
+--job N runs only job N of the plan (numbered as --plan prints them),
+whose inputs must exist: what a Slurm array task of "cotrain slurm" runs.
+--db postgres://… puts the experiment's jobs into a PostgreSQL job table
+instead of running them: "cotrain worker --db …" processes on any
+machines that reach DIR run them, and "cotrain status --db …" follows
+them.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 			plan := fs.Bool("plan", false, "print the plan and exit")
 			out := fs.String("out", "", "output folder (default runs/NAME)")
 			backend := backendFlag(fs)
 			workers := workersFlag(fs)
+			job := fs.Int("job", 0, "run only this job of the plan (1-based, as --plan numbers them)")
+			db := fs.String("db", "", "PostgreSQL URL: submit the jobs to this job table for cotrain worker")
 			return func(ctx context.Context, args []string, w io.Writer) error {
 				if len(args) != 1 {
 					return usagef("give one experiment file (or \"demo\")")
+				}
+				switch {
+				case *job != 0 && *db != "":
+					return usagef("--job and --db exclude each other")
+				case *job != 0:
+					return runJob(ctx, args[0], *out, *job, backend, *workers, w)
+				case *db != "":
+					return submitExperiment(ctx, args[0], *out, *db, w)
 				}
 				return runExperiment(ctx, args[0], *out, *plan, backend, *workers, w)
 			}
@@ -67,21 +84,39 @@ two-core machine. See "cotrain run --help".`,
 	}
 }
 
-func runExperiment(ctx context.Context, file, out string, planOnly bool, backend backendOpener, workers int, w io.Writer) error {
-	cfg, err := loadConfig(file)
+// openPlan reads an experiment and plans it into out (default
+// runs/NAME), returning the experiment file's text too.
+func openPlan(file, out string) (*experiment.Plan, []byte, error) {
+	if file == "" {
+		return nil, nil, usagef("give an experiment file (or \"demo\")")
+	}
+	text, err := experiment.Text(file)
 	if err != nil {
-		return err
+		return nil, nil, err
+	}
+	cfg, err := experiment.Parse(file, text)
+	if err != nil {
+		return nil, nil, err
 	}
 	if out == "" {
 		out = filepath.Join("runs", cfg.Name)
 	}
 	plan, err := experiment.NewPlan(cfg, out)
+	return plan, text, err
+}
+
+func runExperiment(ctx context.Context, file, out string, planOnly bool, backend backendOpener, workers int, w io.Writer) error {
+	plan, text, err := openPlan(file, out)
 	if err != nil {
 		return err
 	}
 	if planOnly {
 		plan.Print(w)
 		return nil
+	}
+	cfg, out := plan.Config, plan.Root
+	if err := experiment.SaveText(out, text); err != nil {
+		return err
 	}
 	b, err := backend()
 	if err != nil {
