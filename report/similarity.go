@@ -98,6 +98,7 @@ func matrixFigure(f Figure, mats [][]float64, names []string, n int) (Figure, er
 		p.HideAxes()
 		hm := plotter.NewHeatMap(grid{m: m, n: n}, colors)
 		hm.Min, hm.Max = -lim, lim
+		hm.Underflow, hm.Overflow = colors.Colors()[0], colors.Colors()[len(colors.Colors())-1] // the diagonal's 1 beyond the scale
 		p.Add(hm)
 		row = append(row, p)
 	}
