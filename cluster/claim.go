@@ -134,16 +134,54 @@ func (c *Claimer) Claim(ctx context.Context, lease time.Duration) (*Lease, error
 	return l, nil
 }
 
-// Running counts the jobs that some worker runs now (including ones whose
-// heartbeat is late): while there are any, jobs may still become ready.
-func (c *Claimer) Running(ctx context.Context) (int, error) {
+// Outstanding counts the jobs that are running (including ones whose
+// heartbeat is late) or may still run: pending jobs none of whose needed
+// jobs failed, directly or further up. While there are any, an idle
+// worker keeps looking: a claim another worker has in flight, or a dead
+// worker's job whose lease has not run out, becomes claimable later. Jobs
+// behind a failed one never run and are not counted, so workers do not
+// wait for them forever.
+func (c *Claimer) Outstanding(ctx context.Context) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	ctx, cancel := op(ctx)
 	defer cancel()
-	var n int
-	err := c.conn.QueryRow(ctx, "SELECT count(*) FROM jobs WHERE state = 'running'").Scan(&n)
-	return n, err
+	rows, err := c.conn.Query(ctx, "SELECT experiment_id, number, state, deps FROM jobs WHERE state <> 'done' ORDER BY experiment_id, number")
+	if err != nil {
+		return 0, err
+	}
+	type job struct {
+		exp    int64
+		number int32
+		state  string
+		deps   []int32
+	}
+	jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (job, error) {
+		var j job
+		return j, r.Scan(&j.exp, &j.number, &j.state, &j.deps)
+	})
+	if err != nil {
+		return 0, err
+	}
+	// Jobs are in plan order and need only earlier jobs, so one pass
+	// carries a failure down to everything behind it.
+	type key struct {
+		exp    int64
+		number int32
+	}
+	blocked := map[key]bool{}
+	n := 0
+	for _, j := range jobs {
+		b := j.state == "failed"
+		for _, d := range j.deps {
+			b = b || blocked[key{j.exp, d}]
+		}
+		blocked[key{j.exp, j.number}] = b
+		if !b {
+			n++
+		}
+	}
+	return n, nil
 }
 
 func (c *Claimer) unlock(ctx context.Context, l *Lease) {

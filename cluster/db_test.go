@@ -102,7 +102,7 @@ func claimAll(t *testing.T, d *DB, n int) map[int]int {
 					return
 				}
 				if l == nil {
-					if running, err := c.Running(ctx); err != nil || running == 0 {
+					if left, err := c.Outstanding(ctx); err != nil || left == 0 {
 						errs <- err
 						return
 					}
@@ -362,8 +362,8 @@ func TestFailAndRetry(t *testing.T) {
 	if l, err := c.Claim(ctx, time.Minute); err != nil || l != nil {
 		t.Fatalf("a job behind the failed one was claimed: %+v, %v", l, err)
 	}
-	if n, err := c.Running(ctx); err != nil || n != 0 {
-		t.Errorf("%d running (%v), want 0: a worker would wait forever", n, err)
+	if n, err := c.Outstanding(ctx); err != nil || n != 0 {
+		t.Errorf("%d outstanding (%v), want 0: a worker would wait forever", n, err)
 	}
 	jobs, err := d.Jobs(ctx, e.ID)
 	if err != nil {

@@ -33,7 +33,8 @@ type Worker struct {
 	// looks for ready jobs (default 2 s).
 	Lease, Heartbeat, Poll time.Duration
 	// Wait keeps an idle worker waiting for new jobs; without it the
-	// worker returns once no job is ready and none is running.
+	// worker returns once every job is done, failed or behind a failed
+	// one.
 	Wait bool
 	// Log receives one line per claimed and finished job (nil: none).
 	Log io.Writer
@@ -63,7 +64,7 @@ func (w *Worker) defaults() {
 
 // Run claims and runs jobs until ctx ends (a running job is then given
 // back, to resume from its checkpoint on any worker) or, without Wait,
-// until no job is ready or running. It returns the number of jobs it
+// until no job is left that can still run (Claimer.Outstanding). It returns the number of jobs it
 // completed; a job that fails is marked failed and the worker goes on.
 func (w *Worker) Run(ctx context.Context) (int, error) {
 	w.defaults()
@@ -87,7 +88,7 @@ func (w *Worker) Run(ctx context.Context) (int, error) {
 		}
 		if l == nil {
 			if !w.Wait {
-				n, err := c.Running(ctx)
+				n, err := c.Outstanding(ctx)
 				if err != nil {
 					return done, err
 				}
