@@ -27,7 +27,7 @@ func (m linear) Logits(_ *gctx.Context, x *graph.Node) *graph.Node {
 	flatX := graph.Reshape(x, x.Shape().Dimensions[0], m.p)
 	w := graph.Const(g, tensors.FromFlatDataAndDimensions(m.w, m.p, m.k))
 	b := graph.Const(g, tensors.FromFlatDataAndDimensions(m.b, 1, m.k))
-	return graph.Add(graph.Dot(flatX, w).Product(), b)
+	return graph.Add(graph.Dot(flatX, w), b)
 }
 
 // minimal is the closed-form minimal perturbation of x under m in norm
@@ -125,6 +125,10 @@ func TestLinearClosedForm(t *testing.T) {
 	quick.BrendelBethge.Steps = 100
 	quick.BrendelBethge.Checkpoints = []int{10, 30}
 	quick.DDN.Steps = 50
+	quick.PGD.StepSizes = []float64{1e-2, 1e-1, 1}
+	quick.PGD.Iterations = []int{10, 50}
+	targeted := quick
+	targeted.PGD.Targets = 9
 	cases := []struct {
 		name           string
 		norm           Norm
@@ -132,12 +136,16 @@ func TestLinearClosedForm(t *testing.T) {
 		pixels, labels int
 		cfg            Config
 	}{
-		{"linf 8x8 10 classes", Linf, 1, 64, 10, quick},
-		{"linf 6x6 3 classes", Linf, 2, 36, 3, quick},
+		{"linf 8x8 2 classes", Linf, 5, 64, 2, quick},
+		{"linf 8x8 10 classes targeted", Linf, 1, 64, 10, targeted},
+		{"linf 6x6 3 classes targeted", Linf, 2, 36, 3, targeted},
 		{"l2 8x8 10 classes", L2, 3, 64, 10, quick},
 		{"l2 6x6 3 classes", L2, 4, 36, 3, quick},
 	}
-	b := cpu.New()
+	b, err := cpu.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			const points = 200

@@ -33,6 +33,7 @@ type Target struct {
 	ce      *gctx.Exec // x, labels → logits, ∇x Σ cross-entropy
 	margin  *gctx.Exec // x, labels → margin, logits, ∇x Σ margin
 	pgd     *gctx.Exec // x, x0, labels, eps, alpha → logits(x), next x
+	pgdT    *gctx.Exec // x, x0, labels, targets, eps, alpha → logits(x), next x
 	classes int
 }
 
@@ -75,7 +76,21 @@ func NewTarget(b backends.Backend, g *gctx.Context, m Model, norm data.Normalize
 	}); err != nil {
 		return nil, err
 	}
+	if t.pgdT, err = nn.Compile(b, g, func(ctx *gctx.Context, x, x0, labels, targets, eps, alpha *graph.Node) (*graph.Node, *graph.Node) {
+		l := logits(ctx, x)
+		grad := graph.Gradient(graph.ReduceAllSum(targetMargin(l, labels, targets)), x)[0]
+		return l, PGDStep(x, x0, grad, eps, alpha)
+	}); err != nil {
+		return nil, err
+	}
 	return t, nil
+}
+
+// targetMargin is, per row, the target class's logit minus the label's.
+func targetMargin(logits, labels, targets *graph.Node) *graph.Node {
+	k := logits.Shape().Dimensions[1]
+	diff := graph.Sub(graph.OneHot(targets, k, logits.DType()), graph.OneHot(labels, k, logits.DType()))
+	return graph.ReduceSum(graph.Mul(logits, diff), 1)
 }
 
 // crossEntropySum is Σ over the batch of −log softmax(logits)[label]: each
@@ -165,10 +180,17 @@ func (t *Target) marginGrad(x []float32, labels []int32, n int) (margin, logits,
 }
 
 // pgdStep runs one PGD step (PGDStep) on n images and returns the logits
-// at x and the next iterate.
-func (t *Target) pgdStep(x, x0 []float32, labels []int32, eps, alpha []float32, n int) (logits, next []float32, err error) {
-	out, err := nn.Call(t.pgd, t.images(x, n), t.images(x0, n), tensors.FromFlatDataAndDimensions(labels, n),
-		tensors.FromFlatDataAndDimensions(eps, n), tensors.FromFlatDataAndDimensions(alpha, n))
+// at x and the next iterate: ascent on the cross-entropy, or with targets
+// on the margin of the target class over the label.
+func (t *Target) pgdStep(x, x0 []float32, labels, targets []int32, eps, alpha []float32, n int) (logits, next []float32, err error) {
+	var out []*tensors.Tensor
+	if targets == nil {
+		out, err = nn.Call(t.pgd, t.images(x, n), t.images(x0, n), tensors.FromFlatDataAndDimensions(labels, n),
+			tensors.FromFlatDataAndDimensions(eps, n), tensors.FromFlatDataAndDimensions(alpha, n))
+	} else {
+		out, err = nn.Call(t.pgdT, t.images(x, n), t.images(x0, n), tensors.FromFlatDataAndDimensions(labels, n),
+			tensors.FromFlatDataAndDimensions(targets, n), tensors.FromFlatDataAndDimensions(eps, n), tensors.FromFlatDataAndDimensions(alpha, n))
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("attack: PGD step: %w", err)
 	}
