@@ -138,6 +138,7 @@ func NewPlan(c Config, root string) (*Plan, error) {
 		out := l.evalFile(dir, corruptionsFile)
 		p.add(&Job{Name: "evaluate " + shortDir(root, dir) + " on clean and corrupted test images",
 			Inputs: []string{filepath.Join(dir, checkpoint.ModelFile)}, Output: out, Results: []string{out}, run: func(r *runner) error { return r.evalCorruptions(dir, out) }})
+		p.addAdversarial(l, dir)
 	}
 	evalV1 := func(dir string) {
 		out := l.evalFile(dir, v1File)

@@ -38,6 +38,7 @@ func commands() []command {
 		trainCommand(),
 		evalCleanCommand(),
 		evalCorruptionsCommand(),
+		evalAdversarialCommand(),
 		corruptCommand(),
 		responsesCommand(),
 		v1SimulateCommand(),
