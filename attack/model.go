@@ -179,6 +179,13 @@ func (t *Target) marginGrad(x []float32, labels []int32, n int) (margin, logits,
 	return margin, logits, grad, nil
 }
 
+// StepPGD runs one untargeted L∞ PGD step on n images x with clean images
+// x0, per-image ε and step α, and returns the logits at x and the next
+// iterate: what one iteration of the attack costs (cotrain bench attack).
+func (t *Target) StepPGD(x, x0 []float32, labels []int32, eps, alpha []float32, n int) (logits, next []float32, err error) {
+	return t.pgdStep(x, x0, labels, nil, eps, alpha, n)
+}
+
 // pgdStep runs one PGD step (PGDStep) on n images and returns the logits
 // at x and the next iterate: ascent on the cross-entropy, or with targets
 // on the margin of the target class over the label.

@@ -232,9 +232,6 @@ func (t *Target) runBatch(x0 []float32, labels []int32, n int, norm Norm, c Conf
 			if !attack[i] {
 				v = 0
 			}
-			if k > 0 {
-				v = min(v, res.PerBudget[k-1][off+i])
-			}
 			res.PerBudget[k][off+i] = max(v, res.Distance[off+i]) // never below the verified best
 		}
 	}

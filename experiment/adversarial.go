@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/cotrain/cotrain/attack"
 	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/internal/progress"
 	"github.com/cotrain/cotrain/metrics"
+	"github.com/cotrain/cotrain/roles"
 )
 
 // AdversarialConfig is the adversarial evaluation of Li et al. 2019 §4.2
@@ -24,6 +26,9 @@ type AdversarialConfig struct {
 	Images int `toml:"images"`
 	// Norms are the norms evaluated (default both: "linf", "l2").
 	Norms []attack.Norm `toml:"norms"`
+	// Seeds lists the seeds whose models are attacked (default: every
+	// seed of the experiment).
+	Seeds []int64 `toml:"seeds"`
 	// Bootstrap is the number of resamples behind the median's interval.
 	Bootstrap int `toml:"bootstrap"`
 	attack.Config
@@ -38,7 +43,7 @@ func PaperAdversarial() AdversarialConfig {
 func (c AdversarialConfig) Used() bool { return c.Images > 0 }
 
 // Validate checks the configuration.
-func (c AdversarialConfig) Validate() error {
+func (c AdversarialConfig) Validate(seeds []int64) error {
 	if c.Images < 0 {
 		return fmt.Errorf("[adversarial]: images %d must not be negative", c.Images)
 	}
@@ -53,6 +58,11 @@ func (c AdversarialConfig) Validate() error {
 			return fmt.Errorf("[adversarial]: %w", err)
 		}
 	}
+	for _, s := range c.Seeds {
+		if !slices.Contains(seeds, s) {
+			return fmt.Errorf("[adversarial]: seed %d is not one of the experiment's seeds %v", s, seeds)
+		}
+	}
 	if err := c.Config.Validate(); err != nil {
 		return fmt.Errorf("[adversarial]: %w", err)
 	}
@@ -62,11 +72,26 @@ func (c AdversarialConfig) Validate() error {
 // adversarialFile is a model's evaluation in one norm.
 func adversarialFile(norm attack.Norm) string { return "adversarial-" + string(norm) + ".json" }
 
+// seeds are the seeds of the models attacked, of those of c.
+func (c AdversarialConfig) seeds(all []int64) []int64 {
+	if len(c.Seeds) == 0 {
+		return all
+	}
+	var out []int64
+	for _, s := range all {
+		if slices.Contains(c.Seeds, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 // addAdversarial adds the adversarial evaluations of the classifier
-// trained in dir, one job per norm.
-func (p *Plan) addAdversarial(l layout, dir string) {
+// trained with seed in dir, one job per norm (none when the seed is not
+// attacked).
+func (p *Plan) addAdversarial(l layout, dir string, seed int64) {
 	c := p.Config.Adversarial
-	if !c.Used() {
+	if !c.Used() || !slices.Contains(c.seeds(p.Config.Seeds), seed) {
 		return
 	}
 	for _, norm := range c.Norms {
@@ -105,16 +130,16 @@ func (r *runner) evalAdversarial(dir string, norm attack.Norm, out string) error
 }
 
 // adversarialResults reads the adversarial evaluations of a model's runs
-// (every seed, every norm); nil when the experiment has none.
-func (r *runner) adversarialResults(l layout, dirs []string) ([]*metrics.Adversarial, error) {
+// (every attacked seed, every norm); nil when the experiment has none.
+func (r *runner) adversarialResults(l layout, kind roles.Role) ([]*metrics.Adversarial, error) {
 	c := r.cfg.Adversarial
 	if !c.Used() {
 		return nil, nil
 	}
 	var out []*metrics.Adversarial
 	for _, norm := range c.Norms {
-		for _, d := range dirs {
-			path := l.evalFile(d, adversarialFile(norm))
+		for _, seed := range c.seeds(r.cfg.Seeds) {
+			path := l.evalFile(l.model(kind, seed), adversarialFile(norm))
 			raw, err := r.read(path)
 			if err != nil {
 				return nil, fmt.Errorf("reading adversarial evaluation: %w", err)

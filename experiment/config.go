@@ -203,7 +203,7 @@ func (c Config) Validate() error {
 	if c.Data.Pad < 0 || c.Data.TrainLimit < 0 || c.Data.ValidationLimit < 0 || c.Data.TestLimit < 0 {
 		return fmt.Errorf("[data]: pad and limits must not be negative")
 	}
-	if err := c.Adversarial.Validate(); err != nil {
+	if err := c.Adversarial.Validate(c.Seeds); err != nil {
 		return err
 	}
 	if c.Mouse.Used() {

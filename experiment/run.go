@@ -378,7 +378,7 @@ func (r *runner) writeReport(l layout) error {
 		}
 		var adv []*metrics.Adversarial
 		if kind.Classifies() {
-			if adv, err = r.adversarialResults(l, dirs); err != nil {
+			if adv, err = r.adversarialResults(l, kind); err != nil {
 				return err
 			}
 		}

@@ -49,6 +49,7 @@ func commands() []command {
 		modelSummaryCommand(),
 		benchCommand("train"),
 		benchCommand("forward"),
+		benchCommand("attack"),
 		doctorCommand(),
 	}
 }
