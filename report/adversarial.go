@@ -102,7 +102,7 @@ func writeAdversarial(b *strings.Builder, a *Analysis) {
 		return
 	}
 	fmt.Fprintf(b, "\nAdversarial robustness (Li et al. 2019 Fig. 5): median minimal perturbation over the attacked test images (pixel values in [0, 1]),\nmean ± std over seeds [mean 95%% bootstrap interval]; within each attack budget (PGD iterations for linf, boundary-attack steps for l2)\n")
-	t := textTable{header: []string{"Model", "Norm", "Images", "Median", "Interval", "Per budget"}}
+	t := textTable{header: []string{"Model", "Norm", "Images", "Median", "Interval", "Per budget"}, left: []bool{true, true, false, false, false, true}}
 	for _, r := range a.Adversarial {
 		var per []string
 		for k, v := range r.BudgetMedians {

@@ -36,7 +36,7 @@ below override single settings.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 			dir := fs.String("checkpoint", "", "run directory of a trained classifier")
 			spec := fs.String("data", "", "dataset spec: NAME[:FOLDER]:SPLIT")
-			images := fs.Int("images", 1000, "number of images attacked (the first of the set)")
+			images := fs.Int("images", 1000, "number of images attacked (the first of the set; 0: all)")
 			normFlag := fs.String("norm", "linf", "linf or l2")
 			out := fs.String("out", "", "per-image distances: FILE.csv or FILE.json")
 			save := fs.String("save", "", "adversarial images, originals, labels and distances: FILE.npz")
@@ -87,7 +87,11 @@ below override single settings.`,
 				if err != nil {
 					return err
 				}
-				bar := progress.New(os.Stderr, "attack "+string(norm), min(*images, set.Len()), "images")
+				total := set.Len()
+				if *images > 0 {
+					total = min(*images, total)
+				}
+				bar := progress.New(os.Stderr, "attack "+string(norm), total, "images")
 				ev, err := attack.EvaluateRun(ctx, b, *dir, set, *images, norm, c, replicates, func(done, total int) { bar.Update(done, done, "") })
 				if err != nil {
 					return err
