@@ -201,15 +201,19 @@ func (t *Target) pgdBisect(x0 []float32, labels, targets []int32, n int, attack 
 
 // pgdRun runs PGD on the active rows with per-image ε and step α for at
 // most iters iterations and returns, per active row, the first adversarial
-// iterate (nil: none) and its iteration (0: the start).
+// iterate (nil: none) and its iteration (0: the start). Only rows still
+// running are computed: they are gathered into a batch of the next power
+// of two, regathered whenever half of it has finished.
 func (t *Target) pgdRun(x0 []float32, labels, targets []int32, n int, active []bool, eps, alpha []float32, iters int, randomStart bool, rng *rand.Rand) ([][]float32, []int, error) {
 	px := t.H * t.W
 	x := slices.Clone(x0)
-	if randomStart {
-		for i := range n {
-			if !active[i] {
-				continue
-			}
+	var pending []int
+	for i := range n {
+		if !active[i] {
+			continue
+		}
+		pending = append(pending, i)
+		if randomStart {
 			for j := i * px; j < (i+1)*px; j++ {
 				x[j] = clamp01(x0[j] + eps[i]*float32(2*rng.Float64()-1))
 			}
@@ -217,33 +221,78 @@ func (t *Target) pgdRun(x0 []float32, labels, targets []int32, n int, active []b
 	}
 	adv := make([][]float32, n)
 	at := make([]int, n)
-	left := 0
-	for _, a := range active {
-		if a {
-			left++
+	var sub *subBatch
+	for step := 0; step <= iters && len(pending) > 0; step++ {
+		if sub == nil || len(pending) <= sub.size/2 {
+			sub = gather(pending, n, px, x, x0, labels, targets, eps, alpha)
 		}
-	}
-	for step := 0; step <= iters && left > 0; step++ {
 		var logits, next []float32
 		var err error
 		if step < iters {
-			logits, next, err = t.pgdStep(x, x0, labels, targets, eps, alpha, n)
+			logits, next, err = t.pgdStep(sub.x, sub.x0, sub.labels, sub.targets, sub.eps, sub.alpha, sub.size)
 		} else {
-			logits, err = t.Logits(x, n)
+			logits, err = t.Logits(sub.x, sub.size)
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		pred := argmaxRows(logits, n)
-		for i := range n {
-			if active[i] && adv[i] == nil && pred[i] != labels[i] {
-				adv[i], at[i] = slices.Clone(x[i*px:(i+1)*px]), step
-				left--
+		pred := argmaxRows(logits, sub.size)
+		for k, i := range sub.rows {
+			if i >= 0 && adv[i] == nil && pred[k] != labels[i] {
+				adv[i], at[i] = slices.Clone(sub.x[k*px:(k+1)*px]), step
+				sub.rows[k] = -1
 			}
 		}
-		x = next
+		if next == nil {
+			break // the last iterate is checked
+		}
+		pending = pending[:0]
+		for k, i := range sub.rows {
+			if i >= 0 {
+				pending = append(pending, i)
+				copy(x[i*px:(i+1)*px], next[k*px:(k+1)*px])
+			}
+		}
+		sub.x = next
 	}
 	return adv, at, nil
+}
+
+// subBatch is the rows of a batch still running PGD, padded to a power of
+// two with copies of the first (rows[k] = −1 for padding).
+type subBatch struct {
+	size            int
+	rows            []int
+	x, x0           []float32
+	labels, targets []int32
+	eps, alpha      []float32
+}
+
+func gather(pending []int, n, px int, x, x0 []float32, labels, targets []int32, eps, alpha []float32) *subBatch {
+	size := 1
+	for size < len(pending) {
+		size *= 2
+	}
+	size = min(size, n)
+	s := &subBatch{size: size, rows: make([]int, size), x: make([]float32, size*px), x0: make([]float32, size*px),
+		labels: make([]int32, size), eps: make([]float32, size), alpha: make([]float32, size)}
+	if targets != nil {
+		s.targets = make([]int32, size)
+	}
+	for k := range size {
+		i := pending[0]
+		s.rows[k] = -1
+		if k < len(pending) {
+			i, s.rows[k] = pending[k], pending[k]
+		}
+		copy(s.x[k*px:], x[i*px:(i+1)*px])
+		copy(s.x0[k*px:], x0[i*px:(i+1)*px])
+		s.labels[k], s.eps[k], s.alpha[k] = labels[i], eps[i], alpha[i]
+		if targets != nil {
+			s.targets[k] = targets[i]
+		}
+	}
+	return s
 }
 
 // rankedOthers returns, for rank r < k, the r-th most likely class other
