@@ -219,6 +219,9 @@ func (t *Target) brendelBethge(x0 []float32, labels []int32, n int, start [][]fl
 	ws := newTrustWorkspace(px)
 	next := 0
 	for k := 0; k <= c.Steps; k++ {
+		if err := t.interrupted(); err != nil {
+			return nil, nil, err
+		}
 		margin, logits, grad, err := t.marginGrad(x, labels, n)
 		if err != nil {
 			return nil, nil, err

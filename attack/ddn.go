@@ -52,6 +52,9 @@ func (t *Target) ddn(x0 []float32, labels []int32, n int, attack []bool, c DDN) 
 	}
 	x := slices.Clone(x0)
 	for k := 0; k <= c.Steps; k++ {
+		if err := t.interrupted(); err != nil {
+			return nil, err
+		}
 		if k == c.Steps {
 			logits, err := t.Logits(x, n)
 			if err != nil {

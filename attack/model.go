@@ -1,6 +1,7 @@
 package attack
 
 import (
+	"context"
 	"fmt"
 	"math"
 
@@ -35,6 +36,16 @@ type Target struct {
 	pgd     *gctx.Exec // x, x0, labels, eps, alpha → logits(x), next x
 	pgdT    *gctx.Exec // x, x0, labels, targets, eps, alpha → logits(x), next x
 	classes int
+	// ctx is the context of the Run in progress, checked at every step.
+	ctx context.Context
+}
+
+// interrupted is the error of the running attack's context, if any.
+func (t *Target) interrupted() error {
+	if t.ctx == nil {
+		return nil
+	}
+	return t.ctx.Err()
 }
 
 // NewTarget compiles the attack graphs of model m, whose variables are in

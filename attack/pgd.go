@@ -226,6 +226,9 @@ func (t *Target) pgdRun(x0 []float32, labels, targets []int32, n int, active []b
 		if sub == nil || len(pending) <= sub.size/2 {
 			sub = gather(pending, n, px, x, x0, labels, targets, eps, alpha)
 		}
+		if err := t.interrupted(); err != nil {
+			return nil, nil, err
+		}
 		var logits, next []float32
 		var err error
 		if step < iters {

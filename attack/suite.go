@@ -119,6 +119,8 @@ func (t *Target) Run(ctx context.Context, x0 []float32, labels []int32, n int, n
 			return nil, fmt.Errorf("attack: pixel value %v outside [0, 1] (pass pixel values, not normalized ones)", v)
 		}
 	}
+	t.ctx = ctx
+	defer func() { t.ctx = nil }()
 	res := &Result{Norm: norm, Distance: make([]float64, n), Attack: make([]string, n), Adversarial: slices.Clone(x0), Budgets: c.Budgets(norm)}
 	res.PerBudget = make([][]float64, len(res.Budgets))
 	for k := range res.PerBudget {
