@@ -25,7 +25,8 @@ type BrendelBethge struct {
 	LRDecay    float64   `toml:"lr_decay" json:"lr_decay"`         // foolbox's 0.5
 	LRNumDecay int       `toml:"lr_num_decay" json:"lr_num_decay"` // foolbox's 20
 	// Overshoot aims each step at a margin of −(Overshoot − 1)·|margin|,
-	// just past the boundary (foolbox's 1.1).
+	// just past the boundary (foolbox's 1.1), and at least twice the
+	// verification margin past it.
 	Overshoot float64 `toml:"overshoot" json:"overshoot"`
 	// BinarySearchSteps bisect the segment from the clean image to a
 	// starting point onto the boundary (foolbox's 10).
@@ -226,9 +227,13 @@ func (t *Target) brendelBethge(x0 []float32, labels []int32, n int, start [][]fl
 		if err != nil {
 			return nil, nil, err
 		}
-		pred := argmaxRows(logits, n)
+		// An iterate counts once it clears the boundary by the margin
+		// the final verification asks for.
+		classes := len(logits) / n
+		safe := make([]float64, n)
 		for i := range n {
-			if start[i] != nil && pred[i] != labels[i] {
+			safe[i] = verifyMargin * (1 + math.Abs(float64(logits[i*classes+int(labels[i])])))
+			if start[i] != nil && float64(margin[i]) < -safe[i] {
 				best[i].offer(l2(x[i*px:(i+1)*px], x0[i*px:(i+1)*px]), x[i*px:(i+1)*px])
 			}
 		}
@@ -255,9 +260,9 @@ func (t *Target) brendelBethge(x0 []float32, labels []int32, n int, start [][]fl
 				ws.hi[j] = 1 - float64(xi[j])
 			}
 			m := float64(margin[i])
-			target := -m - (c.Overshoot-1)*math.Abs(m) // the change of the margin asked for
+			target := -m - max((c.Overshoot-1)*math.Abs(m), 2*safe[i]) // the change of the margin asked for
 			r := rate * l2(xi, oi)
-			ws.solve(target, r)
+			ws.solve(target, r, m < -safe[i])
 			for j := range px {
 				xi[j] = clamp01(float32(float64(xi[j]) + ws.delta[j]))
 			}
@@ -361,11 +366,16 @@ func (w *trustWorkspace) boundary(c, s, pull float64) {
 	w.at(lam, s, pull)
 }
 
-// solve leaves the step in delta.
-func (w *trustWorkspace) solve(c, r float64) {
-	w.boundary(c, 1, 1)
-	if w.norm() <= r {
-		return
+// solve leaves the step in delta. From a point that is not adversarial
+// (adv false) the step only returns to the boundary, the shortest way:
+// the pull toward x0 raises the margin faster than the linearization
+// predicts, and the iterate would drift along the wrong side.
+func (w *trustWorkspace) solve(c, r float64, adv bool) {
+	if adv {
+		w.boundary(c, 1, 1)
+		if w.norm() <= r {
+			return
+		}
 	}
 	// The shortest step to the boundary (no pull toward x0).
 	w.boundary(c, 1, 0)
@@ -373,6 +383,9 @@ func (w *trustWorkspace) solve(c, r float64) {
 		for i := range w.delta {
 			w.delta[i] *= r / n
 		}
+		return
+	}
+	if !adv {
 		return
 	}
 	// ‖δ‖ = r: with s = 1/(1+μ), δ = clip(s·d − ν·b) where ν = s·λ; the
