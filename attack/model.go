@@ -35,7 +35,6 @@ type Target struct {
 	margin  *gctx.Exec // x, labels → margin, logits, ∇x Σ margin
 	pgd     *gctx.Exec // x, x0, labels, eps, alpha → logits(x), next x
 	pgdT    *gctx.Exec // x, x0, labels, targets, eps, alpha → logits(x), next x
-	classes int
 	// ctx is the context of the Run in progress, checked at every step.
 	ctx context.Context
 }
@@ -136,9 +135,6 @@ func PGDStep(x, x0, grad, eps, alpha *graph.Node) *graph.Node {
 	return graph.ClipScalar(next, 0, 1)
 }
 
-// Classes is the number of classes (known after the first call).
-func (t *Target) Classes() int { return t.classes }
-
 func (t *Target) images(x []float32, n int) *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions(x, n, t.H, t.W, 1)
 }
@@ -151,7 +147,6 @@ func (t *Target) Logits(x []float32, n int) ([]float32, error) {
 	}
 	l := flat(out[0])
 	finalize(out)
-	t.classes = len(l) / n
 	return l, nil
 }
 
@@ -173,7 +168,6 @@ func (t *Target) crossEntropyGrad(x []float32, labels []int32, n int) (logits, g
 	}
 	logits, grad = flat(out[0]), flat(out[1])
 	finalize(out)
-	t.classes = len(logits) / n
 	return logits, grad, nil
 }
 
@@ -186,7 +180,6 @@ func (t *Target) marginGrad(x []float32, labels []int32, n int) (margin, logits,
 	}
 	margin, logits, grad = flat(out[0]), flat(out[1]), flat(out[2])
 	finalize(out)
-	t.classes = len(logits) / n
 	return margin, logits, grad, nil
 }
 
@@ -214,7 +207,6 @@ func (t *Target) pgdStep(x, x0 []float32, labels, targets []int32, eps, alpha []
 	}
 	logits, next = flat(out[0]), flat(out[1])
 	finalize(out)
-	t.classes = len(logits) / n
 	return logits, next, nil
 }
 
