@@ -58,6 +58,9 @@ type ResNet struct {
 	// grayscale, 3 for RGB; a single-channel image is broadcast to this many
 	// identical channels.
 	InputChannels int `toml:"input_channels" json:"input_channels"`
+	// Stem is "" or StemCIFAR for Li et al.'s 3×3 stem, StemImageNet for
+	// torchvision's 7×7 stride-2 stem with a max-pool (see ResNetStems).
+	Stem string `toml:"stem" json:"stem,omitempty"`
 }
 
 var _ Network = ResNet{}
@@ -100,7 +103,7 @@ func (r ResNet) Validate() error {
 	if r.InputChannels < 1 {
 		return fmt.Errorf("resnet: input_channels = %d, need at least 1", r.InputChannels)
 	}
-	return nil
+	return r.validateStem()
 }
 
 // stageName is the name of stage s (0-based): layer1 … layer4.
@@ -187,8 +190,9 @@ func (r ResNet) run(ctx *context.Context, x *Node, last int) []*Node {
 		d := x.Shape().Dimensions
 		x = graph.BroadcastToDims(x, d[0], d[1], d[2], r.InputChannels)
 	}
-	x = nn.ReLU(nn.BatchNorm(ctx.In("bn1"), conv(ctx.In("conv1"), x, r.Width, 3, 1)))
+	x = nn.ReLU(nn.BatchNorm(ctx.In("bn1"), conv(ctx.In("conv1"), x, r.Width, r.stemKernel(), r.stemStride())))
 	outs := []*Node{x}
+	x = r.stemPool(x)
 	for s, n := range r.Blocks()[:last+1] {
 		stage := ctx.In(stageName(s))
 		for b := range n {
@@ -274,9 +278,15 @@ func (r ResNet) Summary(input int) ([]Layer, int, error) {
 		total += params
 	}
 	convBN := func(in, outC, k int) int { return k*k*in*outC + 2*outC }
-	p := convBN(c, r.Width, 3)
+	k := r.stemKernel()
+	p := convBN(c, r.Width, k)
 	c = r.Width
-	add("conv1 (conv3×3+bn+relu)", p)
+	h = (h-1)/r.stemStride() + 1
+	add(fmt.Sprintf("conv1 (conv%d×%d+bn+relu)", k, k), p)
+	if r.Stem == StemImageNet {
+		h = (h-1)/2 + 1
+		add("maxpool (3×3, stride 2)", 0)
+	}
 	for s, n := range r.Blocks() {
 		for b := range n {
 			outC, st := r.Width<<s, 1

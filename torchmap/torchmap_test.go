@@ -290,3 +290,33 @@ func TestFullSize(t *testing.T) {
 	identity(t, run, m, f)
 	exportCheck(t, dir, f.name, run)
 }
+
+// TestResNetMatchesPyTorch generates torchvision's resnet18 with random
+// weights (45 MB, so not committed) and checks import, outputs, export and
+// identity as for the VGGs; resnet34 joins with COTRAIN_TORCH_FULL=1.
+func TestResNetMatchesPyTorch(t *testing.T) {
+	havePython(t)
+	names := []string{"resnet18"}
+	if os.Getenv(fullEnv) != "" {
+		names = append(names, "resnet34")
+	} else {
+		t.Logf("set %s=1 to check resnet34 too", fullEnv)
+	}
+	dir := t.TempDir()
+	args := append([]string{"testdata/torchfixtures.py", "resnet", dir}, names...)
+	if out, err := exec.Command(py, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			f := fixture{name: name, arch: name, input: 64}
+			run, m := importFixture(t, dir, f)
+			if r := m.Info.Model.ResNet; r.Stem != models.StemImageNet || r.Width != 64 || r.Classes != 1000 {
+				t.Errorf("%s: %+v", name, r)
+			}
+			compare(t, dir, name, run)
+			identity(t, run, m, f)
+			exportCheck(t, dir, name, run)
+		})
+	}
+}

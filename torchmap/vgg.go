@@ -53,7 +53,7 @@ func archs() []arch {
 		infer: func(sd *torchfile.StateDict, opts Options) (checkpoint.RunInfo, error) {
 			return inferVGG(sd, opts, vggStages["vgg19bn"], true)
 		}})
-	return out
+	return append(out, resnetArchs()...)
 }
 
 // vggIndices are the module indices of each convolution in torchvision's
@@ -172,7 +172,7 @@ func layoutOf(info checkpoint.RunInfo) (*layout, error) {
 		}
 		return nil, fmt.Errorf("a %s model has no PyTorch counterpart here (classifiers and co-trained models do)", info.Kind)
 	}
-	return nil, fmt.Errorf("a %s model has no PyTorch counterpart here", info.Model.Arch)
+	return resnetLayoutOf(info)
 }
 
 // tapChannels is the number of channels of a VGG layer.

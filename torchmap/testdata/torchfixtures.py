@@ -1,8 +1,8 @@
 """PyTorch side of torchmap's tests (Debian's python3-torch and python3-torchvision).
 
   /usr/bin/python3 torchfixtures.py make DIR          small random-weight fixtures (committed in testdata)
-  /usr/bin/python3 torchfixtures.py full DIR          full-size vgg19_bn and resnet18/34 (COTRAIN_TORCH_FULL=1)
-  /usr/bin/python3 torchfixtures.py resnet DIR        resnet18 and resnet34 at full width (generated at test time)
+  /usr/bin/python3 torchfixtures.py full DIR          full-size vgg19_bn at 224×224 (COTRAIN_TORCH_FULL=1)
+  /usr/bin/python3 torchfixtures.py resnet DIR NAME…  torchvision's resnet18 / resnet34 (generated at test time, 64×64 input)
   /usr/bin/python3 torchfixtures.py check MODEL FILE DIR
       load FILE (written by cotrain export) into MODEL's PyTorch module with
       load_state_dict(strict=True), run it in eval mode on DIR/MODEL.input.npy
@@ -171,7 +171,7 @@ if __name__ == "__main__":
         for n in ("vgg19bn_small", "mtl_small"):
             make(n, sys.argv[2])
     elif cmd == "resnet":
-        for n in ("resnet18", "resnet34"):
+        for n in sys.argv[3:]:
             make(n, sys.argv[2])
     elif cmd == "full":
         make("vgg19bn", sys.argv[2])
