@@ -282,7 +282,7 @@ func inferVGG(sd *torchfile.StateDict, opts Options, counts []int, mtl bool) (ch
 	if mtl {
 		info.Kind, info.Tap = checkpoint.KindMTL, tap
 		if norm == (data.Normalize{}) {
-			norm = data.Normalize{Mean: 0.5, Std: 0.25}
+			norm = data.Normalize{Mean: data.TinyImageNetMean, Std: data.TinyImageNetStd}
 		}
 		info.Readouts = inferReadouts(sd)
 		if len(info.Readouts) == 0 {

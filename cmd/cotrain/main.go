@@ -46,6 +46,8 @@ func commands() []command {
 		mouseTrainCommand(),
 		similarityCommand(),
 		modelSummaryCommand(),
+		importCommand(),
+		exportCommand(),
 		benchCommand("train"),
 		benchCommand("forward"),
 		doctorCommand(),
