@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -252,7 +253,8 @@ func onePickle(numel, n int64) []byte {
 }
 
 // TestMalformed checks that damaged and hostile files are rejected with an
-// error that names the file and says what is wrong.
+// error that names the file and says what is wrong, allocating no more
+// than the input's size allows.
 func TestMalformed(t *testing.T) {
 	good, err := os.ReadFile("testdata/state_zip.pt")
 	if err != nil {
@@ -267,6 +269,8 @@ func TestMalformed(t *testing.T) {
 		t.Fatal(err)
 	}
 	eval := []byte("\x80\x02cbuiltins\neval\nX\x04\x00\x00\x001+1\x85R.")
+	system := []byte("\x80\x02cos\nsystem\nX\x02\x00\x00\x00ls\x85R.")
+	stackGlobal := []byte("\x80\x04\x8c\x02os\x8c\x06system\x93.")
 	data := make([]byte, 16)
 	huge := onePickle(1<<40, 1<<40)
 	// A pickle whose string claims 4 GiB.
@@ -282,17 +286,27 @@ func TestMalformed(t *testing.T) {
 		{"truncated legacy", legacy[:len(legacy)-40], "more than the"},
 		{"cut legacy pickle", legacy[:200], "truncated"},
 		{"os.system", evil, "global posix.system is not allowed"},
+		{"os.system by GLOBAL", zipWith(t, map[string][]byte{"a/data.pkl": system}, "a/data.pkl"), "global os.system is not allowed"},
+		{"os.system by STACK_GLOBAL", zipWith(t, map[string][]byte{"a/data.pkl": stackGlobal}, "a/data.pkl"), "global os.system is not allowed"},
+		{"legacy os.system", system, "global os.system is not allowed"},
 		{"builtins.eval", zipWith(t, map[string][]byte{"a/data.pkl": eval}, "a/data.pkl"), "global builtins.eval is not allowed"},
 		{"huge storage", zipWith(t, map[string][]byte{"a/data.pkl": huge, "a/data/0": data}, "a/data.pkl", "a/data/0"), "declares 1099511627776 elements"},
-		{"storage larger than its tensor claims", zipWith(t, map[string][]byte{"a/data.pkl": onePickle(4, 5), "a/data/0": data}, "a/data.pkl", "a/data/0"), "more elements than its storage"},
+		{"tensor larger than its storage", zipWith(t, map[string][]byte{"a/data.pkl": onePickle(4, 5), "a/data/0": data}, "a/data.pkl", "a/data/0"), "more elements than its storage"},
 		{"missing storage", zipWith(t, map[string][]byte{"a/data.pkl": onePickle(4, 4)}, "a/data.pkl"), "no entry a/data/0"},
 		{"long string", zipWith(t, map[string][]byte{"a/data.pkl": longString}, "a/data.pkl"), "runs past the end"},
 		{"no data.pkl", zipWith(t, map[string][]byte{"x": data}, "x"), "no <name>/data.pkl"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			_, err := Read("model.pt", tc.data, "")
+			runtime.ReadMemStats(&after)
 			if err == nil {
 				t.Fatal("accepted")
+			}
+			// Memory stays bounded by the input, whatever the file declares.
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 1<<20+8*uint64(len(tc.data)) {
+				t.Errorf("allocated %d bytes for a %d-byte file", alloc, len(tc.data))
 			}
 			if !strings.Contains(err.Error(), "model.pt") || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q, want the file name and %q", err, tc.want)
