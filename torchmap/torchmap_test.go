@@ -113,32 +113,33 @@ func readNPY(t *testing.T, path string) *npy.Array {
 	return a
 }
 
-// maxDiff is the largest absolute difference between got and the array at path.
-func maxDiff(t *testing.T, got []float32, path string) float64 {
+// maxDiff is the largest absolute difference between got and the array at
+// path, and the largest magnitude in that array.
+func maxDiff(t *testing.T, got []float32, path string) (diff, scale float64) {
 	t.Helper()
 	want := readNPY(t, path).Data.([]float32)
 	if len(got) != len(want) {
 		t.Fatalf("%d outputs, want %d (%s)", len(got), len(want), path)
 	}
-	d := 0.0
 	for i := range got {
-		d = max(d, math.Abs(float64(got[i]-want[i])))
+		diff = max(diff, math.Abs(float64(got[i]-want[i])))
+		scale = max(scale, math.Abs(float64(want[i])))
 	}
-	return d
+	return diff, scale
 }
 
 // compare checks a run's outputs against PyTorch's.
 func compare(t *testing.T, dir, name, run string) {
 	t.Helper()
 	logits, readout := forward(t, run, readNPY(t, filepath.Join(dir, name+".input.npy")))
-	d := maxDiff(t, logits, filepath.Join(dir, name+".logits.npy"))
-	t.Logf("%s: max |logits − PyTorch's| = %.3g", name, d)
+	d, scale := maxDiff(t, logits, filepath.Join(dir, name+".logits.npy"))
+	t.Logf("%s: max |logits − PyTorch's| = %.3g (max |logit| %.3g)", name, d, scale)
 	if d > tolerance {
 		t.Errorf("%s: logits differ from PyTorch's by %g > %g", name, d, tolerance)
 	}
 	if readout != nil {
-		d := maxDiff(t, readout, filepath.Join(dir, name+".readout.npy"))
-		t.Logf("%s: max |readout − PyTorch's| = %.3g", name, d)
+		d, scale := maxDiff(t, readout, filepath.Join(dir, name+".readout.npy"))
+		t.Logf("%s: max |readout − PyTorch's| = %.3g (max |readout| %.3g)", name, d, scale)
 		if d > tolerance {
 			t.Errorf("%s: readout outputs differ from PyTorch's by %g > %g", name, d, tolerance)
 		}
