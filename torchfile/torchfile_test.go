@@ -157,7 +157,8 @@ func python(t *testing.T) string {
 }
 
 // TestTorchLoadsWrittenFiles has PyTorch read what WriteFile wrote (with
-// torch.load) and what WriteSafetensors wrote (with a reader of the format
+// torch.load, with weights_only=True: its restricted unpickler) and what
+// WriteSafetensors wrote (with a reader of the format
 // written for this test: 8-byte header length, JSON header, raw data), and
 // compare them with the values torch.save stored in the fixture.
 func TestTorchLoadsWrittenFiles(t *testing.T) {
@@ -178,7 +179,7 @@ func TestTorchLoadsWrittenFiles(t *testing.T) {
 import json, struct, sys, torch
 from collections import OrderedDict
 ref = torch.load("testdata/state_zip.pt")
-got = torch.load(sys.argv[1])
+got = torch.load(sys.argv[1], weights_only=True)
 assert isinstance(got, OrderedDict), type(got)
 assert list(got) == list(ref), (list(got), list(ref))
 for k in ref:

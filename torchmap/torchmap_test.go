@@ -29,17 +29,9 @@ const fullEnv = "COTRAIN_TORCH_FULL"
 
 const py = "/usr/bin/python3"
 
-// havePython skips the test when Debian's PyTorch is not installed.
-func havePython(t *testing.T) {
-	t.Helper()
-	if err := exec.Command(py, "-c", "import torch, torchvision").Run(); err != nil {
-		t.Skipf("%s with torch and torchvision is not available (%v): install python3-torch and python3-torchvision to check against PyTorch", py, err)
-	}
-}
-
 // fixture is a model written by testdata/torchfixtures.py.
 type fixture struct {
-	name, arch string
+	name, arch, dir string
 	opts       Options
 	input      int
 }
@@ -146,34 +138,56 @@ func compare(t *testing.T, dir, name, run string) {
 	}
 }
 
-// exportCheck exports the run folder and has PyTorch load the file into
-// the fixture's module with load_state_dict(strict=True) and compare its
-// outputs with the fixture's.
-func exportCheck(t *testing.T, dir, name, run string) {
+// exported is a run folder's export, to be loaded by PyTorch.
+type exported struct{ name, dir, file string }
+
+// export writes the run folder's model as a torch.save file in out.
+func export(t *testing.T, dir, name, run, out string) exported {
 	t.Helper()
 	sd, _, err := ExportRun(run)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt := filepath.Join(t.TempDir(), name+".pt")
+	pt := filepath.Join(out, name+".pt")
 	if err := torchfile.WriteFile(pt, sd); err != nil {
 		t.Fatal(err)
 	}
-	havePython(t)
-	out, err := exec.Command(py, "testdata/torchfixtures.py", "check", name, pt, dir).CombinedOutput()
+	return exported{name, dir, pt}
+}
+
+// checkExports has PyTorch load each export with torch.load(weights_only=True)
+// into the fixture's module with load_state_dict(strict=True) and compare
+// its outputs with the fixture's: they must be equal. One Python process
+// checks them all.
+func checkExports(t *testing.T, files []exported) {
+	t.Helper()
+	args := []string{"testdata/torchfixtures.py", "check"}
+	for _, f := range files {
+		args = append(args, f.name, f.dir, f.file)
+	}
+	out, err := exec.Command(py, args...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("PyTorch could not load the export: %v\n%s", err, out)
+		t.Fatalf("PyTorch could not load the exports: %v\n%s", err, out)
 	}
-	var diffs map[string]float64
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &diffs); err != nil {
-		t.Fatalf("%v: %s", err, out)
-	}
-	for k, d := range diffs {
-		t.Logf("%s export → torch.load → load_state_dict(strict=True): max |%s − fixture| = %.3g", name, k, d)
-		if d != 0 {
-			t.Errorf("%s: PyTorch's %s from the exported file differ from the original's by %g", name, k, d)
+	seen := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var diffs map[string]any
+		if json.Unmarshal([]byte(line), &diffs) != nil {
+			continue
 		}
+		seen++
+		name := diffs["model"]
+		for k, v := range diffs {
+			if d, ok := v.(float64); ok {
+				t.Logf("%s export → torch.load → load_state_dict(strict=True): max |%s − fixture| = %.3g", name, k, d)
+				if d != 0 {
+					t.Errorf("%s: PyTorch's %s from the exported file differ from the original's by %g", name, k, d)
+				}
+			}
+		}
+	}
+	if seen != len(files) {
+		t.Errorf("PyTorch checked %d exports of %d:\n%s", seen, len(files), out)
 	}
 }
 
@@ -207,18 +221,54 @@ var smallFixtures = []fixture{
 	{name: "mtl_small", arch: ArchMTLVGG19BN, input: 32},
 }
 
-// TestImportMatchesPyTorch imports the committed small fixtures and
-// compares the logits and readout outputs with PyTorch's, exports them
-// back (PyTorch loads them strictly and gives the same outputs), and checks
-// that export then import is the identity.
+// TestImportMatchesPyTorch imports the committed small fixtures and, when
+// PyTorch is installed, torchvision's resnet18 generated with random weights
+// (45 MB, so not committed); with COTRAIN_TORCH_FULL=1 also the full-size
+// vgg19_bn at 224×224 and resnet34. For each it compares the logits and
+// readout outputs with PyTorch's, checks that export then import is the
+// identity, and has PyTorch load the export strictly and give the same
+// outputs.
 func TestImportMatchesPyTorch(t *testing.T) {
-	for _, f := range smallFixtures {
+	fixtures := slices.Clone(smallFixtures)
+	for i := range fixtures {
+		fixtures[i].dir = "testdata"
+	}
+	python := exec.Command(py, "-c", "import torch, torchvision").Run() == nil
+	if !python {
+		t.Logf("%s with torch and torchvision is not available: resnet18 and the exports' torch.load are not checked (install python3-torch and python3-torchvision)", py)
+	} else {
+		gen := []fixture{{name: "resnet18", arch: "resnet18", input: 64}}
+		if os.Getenv(fullEnv) != "" {
+			gen = append(gen, fixture{name: "resnet34", arch: "resnet34", input: 64}, fixture{name: "vgg19bn", arch: "vgg19bn", input: 224})
+		} else {
+			t.Logf("set %s=1 to check the full-size vgg19_bn and resnet34 too", fullEnv)
+		}
+		dir := t.TempDir()
+		args := []string{"testdata/torchfixtures.py", "make", dir}
+		for i := range gen {
+			gen[i].dir = dir
+			args = append(args, gen[i].name)
+		}
+		if out, err := exec.Command(py, args...).CombinedOutput(); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		fixtures = append(fixtures, gen...)
+	}
+	var files []exported
+	out := t.TempDir()
+	for _, f := range fixtures {
 		t.Run(f.name, func(t *testing.T) {
-			run, m := importFixture(t, "testdata", f)
-			compare(t, "testdata", f.name, run)
+			run, m := importFixture(t, f.dir, f)
+			if r := m.Info.Model.ResNet; strings.HasPrefix(f.arch, "resnet") && (r.Stem != models.StemImageNet || r.Width != 64 || r.Classes != 1000) {
+				t.Errorf("%s read as %+v", f.name, r)
+			}
+			compare(t, f.dir, f.name, run)
 			identity(t, run, m, f)
-			exportCheck(t, "testdata", f.name, run)
+			files = append(files, export(t, f.dir, f.name, run, out))
 		})
+	}
+	if python {
+		checkExports(t, files)
 	}
 }
 
@@ -270,54 +320,5 @@ func TestMismatchListsEveryKey(t *testing.T) {
 	// The wrong architecture: a VGG-19 state dict is not a VGG-16.
 	if _, err := Import(l.StateDict, Options{Arch: "vgg16bn", Input: 32}); err == nil || !strings.Contains(err.Error(), "unexpected") {
 		t.Errorf("vgg16bn accepted a vgg19bn state dict: %v", err)
-	}
-}
-
-// TestFullSize checks the full-size torchvision VGG-19-BN at 224×224
-// (random weights, generated by PyTorch at test time). It takes minutes on
-// two cores, so it runs only with COTRAIN_TORCH_FULL=1.
-func TestFullSize(t *testing.T) {
-	if os.Getenv(fullEnv) == "" {
-		t.Skipf("set %s=1 to check the full-size vgg19_bn against PyTorch", fullEnv)
-	}
-	havePython(t)
-	dir := t.TempDir()
-	if out, err := exec.Command(py, "testdata/torchfixtures.py", "full", dir).CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	f := fixture{name: "vgg19bn", arch: "vgg19bn", input: 224}
-	run, m := importFixture(t, dir, f)
-	compare(t, dir, f.name, run)
-	identity(t, run, m, f)
-	exportCheck(t, dir, f.name, run)
-}
-
-// TestResNetMatchesPyTorch generates torchvision's resnet18 with random
-// weights (45 MB, so not committed) and checks import, outputs, export and
-// identity as for the VGGs; resnet34 joins with COTRAIN_TORCH_FULL=1.
-func TestResNetMatchesPyTorch(t *testing.T) {
-	havePython(t)
-	names := []string{"resnet18"}
-	if os.Getenv(fullEnv) != "" {
-		names = append(names, "resnet34")
-	} else {
-		t.Logf("set %s=1 to check resnet34 too", fullEnv)
-	}
-	dir := t.TempDir()
-	args := append([]string{"testdata/torchfixtures.py", "resnet", dir}, names...)
-	if out, err := exec.Command(py, args...).CombinedOutput(); err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	for _, name := range names {
-		t.Run(name, func(t *testing.T) {
-			f := fixture{name: name, arch: name, input: 64}
-			run, m := importFixture(t, dir, f)
-			if r := m.Info.Model.ResNet; r.Stem != models.StemImageNet || r.Width != 64 || r.Classes != 1000 {
-				t.Errorf("%s: %+v", name, r)
-			}
-			compare(t, dir, name, run)
-			identity(t, run, m, f)
-			exportCheck(t, dir, name, run)
-		})
 	}
 }

@@ -1,12 +1,13 @@
 """PyTorch side of torchmap's tests (Debian's python3-torch and python3-torchvision).
 
-  /usr/bin/python3 torchfixtures.py make DIR          small random-weight fixtures (committed in testdata)
-  /usr/bin/python3 torchfixtures.py full DIR          full-size vgg19_bn at 224×224 (COTRAIN_TORCH_FULL=1)
-  /usr/bin/python3 torchfixtures.py resnet DIR NAME…  torchvision's resnet18 / resnet34 (generated at test time, 64×64 input)
-  /usr/bin/python3 torchfixtures.py check MODEL FILE DIR
-      load FILE (written by cotrain export) into MODEL's PyTorch module with
-      load_state_dict(strict=True), run it in eval mode on DIR/MODEL.input.npy
-      and print the largest difference from DIR/MODEL.logits.npy (and readouts).
+  /usr/bin/python3 torchfixtures.py make DIR [MODEL…]
+      write the fixtures of the models (default: the small ones committed in testdata;
+      the tests generate resnet18, and with COTRAIN_TORCH_FULL=1 vgg19bn and resnet34)
+  /usr/bin/python3 torchfixtures.py check MODEL DIR FILE [MODEL DIR FILE …]
+      load each FILE (written by cotrain export) with torch.load(weights_only=True) into
+      MODEL's PyTorch module with load_state_dict(strict=True), run it in eval mode on
+      DIR/MODEL.input.npy and print, one JSON line per model, the largest differences
+      from DIR/MODEL.logits.npy (and readouts).
 
 Each fixture MODEL has MODEL.pt (the state dict), MODEL.input.npy (N×C×H×W images),
 MODEL.logits.npy and, for the co-trained model, MODEL.readout.npy (the Gaussian
@@ -152,30 +153,29 @@ def make(name, d):
         np.save(os.path.join(d, name + ".readout.npy"), readout)
 
 
-def check(name, path, d):
+def check(d, name, path):
     model, _ = build(name)
-    sd = torch.load(path)
+    sd = torch.load(path, weights_only=True)  # the safe loader takes the export too
     model.load_state_dict(sd, strict=True)
     model.eval()
     x = torch.from_numpy(np.load(os.path.join(d, name + ".input.npy")))
     logits, readout = outputs(model, x)
-    result = {"logits": float(np.abs(logits - np.load(os.path.join(d, name + ".logits.npy"))).max())}
+    result = {"model": name, "logits": float(np.abs(logits - np.load(os.path.join(d, name + ".logits.npy"))).max())}
     if readout is not None:
         result["readout"] = float(np.abs(readout - np.load(os.path.join(d, name + ".readout.npy"))).max())
     print(json.dumps(result))
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 3:
+        raise SystemExit(__doc__)
     cmd = sys.argv[1]
     if cmd == "make":
-        for n in ("vgg19bn_small", "mtl_small"):
+        for n in sys.argv[3:] or ["vgg19bn_small", "mtl_small"]:
             make(n, sys.argv[2])
-    elif cmd == "resnet":
-        for n in sys.argv[3:]:
-            make(n, sys.argv[2])
-    elif cmd == "full":
-        make("vgg19bn", sys.argv[2])
     elif cmd == "check":
-        check(sys.argv[2], sys.argv[3], sys.argv[4])
+        rest = sys.argv[2:]
+        for name, d, path in zip(rest[::3], rest[1::3], rest[2::3]):
+            check(d, name, path)
     else:
         raise SystemExit(__doc__)
