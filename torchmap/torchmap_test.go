@@ -32,8 +32,8 @@ const py = "/usr/bin/python3"
 // fixture is a model written by testdata/torchfixtures.py.
 type fixture struct {
 	name, arch, dir string
-	opts       Options
-	input      int
+	opts            Options
+	input           int
 }
 
 // importFixture imports dir/name.pt as a run folder and returns it.
