@@ -16,8 +16,8 @@ const (
 	ArchResNet34 = "resnet34"
 )
 
-// ResNetStem is the name of the stem layer of a ResNet: the 3×3 convolution
-// conv1 after bn1 and ReLU.
+// ResNetStem is the name of the stem layer of a ResNet: the convolution
+// conv1 after bn1 and ReLU (before the ImageNet stem's max-pool).
 const ResNetStem = "conv1"
 
 // ResNet is the CIFAR variant of He et al.'s residual network that Li et al.
@@ -28,6 +28,8 @@ const ResNetStem = "conv1"
 // ReLU after the sum), global average pooling and a linear head. Stage s has
 // Width·2^(s−1) channels; stages 2–4 halve the resolution in their first
 // block. ResNet-18 has 2, 2, 2, 2 blocks per stage, ResNet-34 3, 4, 6, 3.
+// Stem = StemImageNet gives torchvision's ImageNet ResNets instead (a 7×7
+// stride-2 stem and a max-pool), which cotrain import reads.
 //
 // Variables follow torchvision's module names, scope for module: conv1,
 // bn1, layer1/0/conv1, layer1/0/bn1, …, layer2/0/downsample/0 (the
@@ -59,7 +61,7 @@ type ResNet struct {
 	// identical channels.
 	InputChannels int `toml:"input_channels" json:"input_channels"`
 	// Stem is "" or StemCIFAR for Li et al.'s 3×3 stem, StemImageNet for
-	// torchvision's 7×7 stride-2 stem with a max-pool (see ResNetStems).
+	// torchvision's 7×7 stride-2 stem with a max-pool (see StemImageNet).
 	Stem string `toml:"stem" json:"stem,omitempty"`
 }
 

@@ -45,7 +45,7 @@ type VGG struct {
 	Init string `toml:"init" json:"init,omitempty"`
 	// Classifier selects the classification head: "" or HeadConv for the
 	// paper's fully convolutional readout, HeadDense for torchvision's
-	// dense one (see DenseHead).
+	// dense one (see HeadDense).
 	Classifier string `toml:"classifier" json:"classifier,omitempty"`
 	// Pool is the side of the adaptive average pool before a dense head
 	// (torchvision: 7); 0 flattens the last feature map as it is.
@@ -291,9 +291,8 @@ func (v VGG) Summary(input int) ([]Layer, int, error) {
 	}
 	if v.Classifier == HeadDense {
 		for _, l := range v.denseSummary(h, c) {
-			add(l.Name, l.Params)
-			h, c = l.Output[0], l.Output[2]
-			out[len(out)-1].Output = l.Output
+			out = append(out, l)
+			total += l.Params
 		}
 		return out, total, nil
 	}
