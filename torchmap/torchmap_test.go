@@ -57,15 +57,15 @@ func importFixture(t *testing.T, dir string, f fixture) (string, *Model) {
 }
 
 // forward runs the run folder's model in eval mode on PyTorch's input
-// (N×C×H×W) and returns the logits and, for a model with a neural head,
-// the readouts' outputs.
+// (N×C×H×W) and returns the logits (none for a predictor) and, for a model
+// with a neural head, the readouts' outputs.
 func forward(t *testing.T, run string, input *npy.Array) (logits, readout []float32) {
 	t.Helper()
 	b, err := cpu.New("")
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, g, err := checkpoint.LoadRun(run, checkpoint.KindClassifier, checkpoint.KindMTL)
+	info, g, err := checkpoint.LoadRun(run, checkpoint.KindClassifier, checkpoint.KindMTL, checkpoint.KindPredictor)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,13 +75,23 @@ func forward(t *testing.T, run string, input *npy.Array) (logits, readout []floa
 	}
 	x, shape := permute(input.Data.([]float32), input.Shape, []int{0, 2, 3, 1})
 	var outs []*tensors.Tensor
-	if info.Kind == checkpoint.KindMTL {
+	switch info.Kind {
+	case checkpoint.KindPredictor:
+		head := models.GaussianHead{Readouts: info.Readouts}
+		outs, err = gctx.ExecOnceN(b, g, func(ctx *gctx.Context, x *graph.Node) []*graph.Node {
+			return []*graph.Node{head.All(ctx, net.Features(ctx, x, info.NeuralLayer())[0])}
+		}, tensors.FromFlatDataAndDimensions(x, shape...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return nil, tensors.MustCopyFlatData[float32](outs[0])
+	case checkpoint.KindMTL:
 		head := models.GaussianHead{Readouts: info.Readouts}
 		outs, err = gctx.ExecOnceN(b, g, func(ctx *gctx.Context, x *graph.Node) []*graph.Node {
 			logits, taps := net.Forward(ctx, x, info.NeuralLayer())
 			return []*graph.Node{logits, head.All(ctx, taps[0])}
 		}, tensors.FromFlatDataAndDimensions(x, shape...))
-	} else {
+	default:
 		outs, err = gctx.ExecOnceN(b, g, func(ctx *gctx.Context, x *graph.Node) []*graph.Node {
 			return []*graph.Node{net.Logits(ctx, x)}
 		}, tensors.FromFlatDataAndDimensions(x, shape...))
@@ -124,10 +134,12 @@ func maxDiff(t *testing.T, got []float32, path string) (diff, scale float64) {
 func compare(t *testing.T, dir, name, run string) {
 	t.Helper()
 	logits, readout := forward(t, run, readNPY(t, filepath.Join(dir, name+".input.npy")))
-	d, scale := maxDiff(t, logits, filepath.Join(dir, name+".logits.npy"))
-	t.Logf("%s: max |logits − PyTorch's| = %.3g (max |logit| %.3g)", name, d, scale)
-	if d > tolerance {
-		t.Errorf("%s: logits differ from PyTorch's by %g > %g", name, d, tolerance)
+	if logits != nil {
+		d, scale := maxDiff(t, logits, filepath.Join(dir, name+".logits.npy"))
+		t.Logf("%s: max |logits − PyTorch's| = %.3g (max |logit| %.3g)", name, d, scale)
+		if d > tolerance {
+			t.Errorf("%s: logits differ from PyTorch's by %g > %g", name, d, tolerance)
+		}
 	}
 	if readout != nil {
 		d, scale := maxDiff(t, readout, filepath.Join(dir, name+".readout.npy"))
@@ -219,6 +231,7 @@ func identity(t *testing.T, run string, m *Model, f fixture) {
 var smallFixtures = []fixture{
 	{name: "vgg19bn_small", arch: "vgg19bn", input: 32},
 	{name: "mtl_small", arch: ArchMTLVGG19BN, input: 32},
+	{name: "predictor_small", arch: ArchMTLVGG19BN, input: 32},
 }
 
 // TestImportMatchesPyTorch imports the committed small fixtures and, when
@@ -286,6 +299,10 @@ func TestImportedRunInfo(t *testing.T) {
 	if m.Info.Kind != checkpoint.KindMTL || !slices.Equal(m.Info.Readouts, want) || m.Info.NeuralLayer() != "conv3_1" ||
 		v.Classifier != "" || v.Classes != 7 || !slices.Equal(v.Head, []int{16, 16}) {
 		t.Errorf("mtl_small: %+v", m.Info)
+	}
+	_, m = importFixture(t, "testdata", smallFixtures[2])
+	if m.Info.Kind != checkpoint.KindPredictor || len(m.Info.Readouts) != 3 || m.Info.Readouts[1].Neurons != 6 || m.Info.NeuralLayer() != "conv3_1" {
+		t.Errorf("predictor_small: %+v", m.Info)
 	}
 }
 

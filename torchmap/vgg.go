@@ -49,7 +49,7 @@ func archs() []arch {
 			}})
 	}
 	out = append(out, arch{name: ArchMTLVGG19BN,
-		help: "neural_cotraining's co-trained MTL_VGG with Gaussian readouts (mtl_vgg_core.v1_block.N, unshared_block.N, classification_readout.N, v1_readout.<session>.*)",
+		help: "neural_cotraining's co-trained MTL_VGG with Gaussian readouts (mtl_vgg_core.v1_block.N, unshared_block.N, classification_readout.N, v1_readout.<session>.*); without the classification branch, its Monkey Predictor",
 		infer: func(sd *torchfile.StateDict, opts Options) (checkpoint.RunInfo, error) {
 			return inferVGG(sd, opts, vggStages["vgg19bn"], true)
 		}})
@@ -72,6 +72,26 @@ func vggIndices(stages [][]int) [][]int {
 	return out
 }
 
+// v1Block is the prefix of MTL_VGG's shared block: all a Monkey Predictor
+// (an MTL_VGG with only the neural branch) has besides its readouts.
+const v1Block = "mtl_vgg_core.v1_block."
+
+// only keeps the pairs and counters whose PyTorch names start with prefix.
+func (l *layout) only(prefix string) *layout {
+	out := &layout{}
+	for _, p := range l.pairs {
+		if strings.HasPrefix(p.torch, prefix) {
+			out.pairs = append(out.pairs, p)
+		}
+	}
+	for _, c := range l.counters {
+		if strings.HasPrefix(c, prefix) {
+			out.counters = append(out.counters, c)
+		}
+	}
+	return out
+}
+
 // mtlNames is the naming of MTL_VGG's core: the features before the tap's
 // ReLU ends (v1_model_layer) in v1_block, the rest in unshared_block,
 // counted from there.
@@ -88,7 +108,7 @@ func mtlNames(v models.VGG, tap string) (func(int) string, error) {
 	boundary := flat[k] + 3
 	return func(i int) string {
 		if i < boundary {
-			return fmt.Sprintf("mtl_vgg_core.v1_block.%d", i)
+			return fmt.Sprintf("%s%d", v1Block, i)
 		}
 		return fmt.Sprintf("mtl_vgg_core.unshared_block.%d", i-boundary)
 	}, nil
@@ -156,13 +176,16 @@ func layoutOf(info checkpoint.RunInfo) (*layout, error) {
 		switch info.Kind {
 		case checkpoint.KindClassifier:
 			return vggLayout(v, info.Input[0], func(i int) string { return fmt.Sprintf("features.%d", i) }, "classifier"), nil
-		case checkpoint.KindMTL:
+		case checkpoint.KindMTL, checkpoint.KindPredictor:
 			tap := info.NeuralLayer()
 			names, err := mtlNames(v, tap)
 			if err != nil {
 				return nil, err
 			}
 			l := vggLayout(v, info.Input[0], names, "classification_readout")
+			if info.Kind == checkpoint.KindPredictor {
+				l = l.only(v1Block)
+			}
 			c, err := tapChannels(v, tap)
 			if err != nil {
 				return nil, err
@@ -170,7 +193,7 @@ func layoutOf(info checkpoint.RunInfo) (*layout, error) {
 			readoutLayout(l, info.Readouts, c)
 			return l, nil
 		}
-		return nil, fmt.Errorf("a %s model has no PyTorch counterpart here (classifiers and co-trained models do)", info.Kind)
+		return nil, fmt.Errorf("a %s model has no PyTorch counterpart here (classifiers, predictors and co-trained models do)", info.Kind)
 	}
 	return resnetLayoutOf(info)
 }
@@ -240,6 +263,14 @@ func inferVGG(sd *torchfile.StateDict, opts Options, counts []int, mtl bool) (ch
 			}
 		}
 	}
+	// A Monkey Predictor is an MTL_VGG without the classification branch:
+	// its spec keeps VGG-19-BN's layers after the tap and the paper's 200
+	// classes, as cotrain's predictors record them.
+	predictor := mtl && !hasPrefix(sd, "classification_readout.") && !hasPrefix(sd, "mtl_vgg_core.unshared_block.")
+	if predictor {
+		v.Classes = 200
+		return neuralInfo(sd, opts, v, input, checkpoint.KindPredictor)
+	}
 	// The head: classifier.0, .3, .6 …; its last layer gives the classes.
 	var widths []int
 	rank := 0
@@ -276,26 +307,50 @@ func inferVGG(sd *torchfile.StateDict, opts Options, counts []int, mtl bool) (ch
 	if err := v.Validate(); err != nil {
 		return checkpoint.RunInfo{}, err
 	}
-	norm := opts.Normalize
-	info := checkpoint.RunInfo{Kind: checkpoint.KindClassifier, Model: models.Spec{Arch: models.ArchVGG, VGG: v},
-		Classes: opts.Classes, Input: [2]int{input, input}}
 	if mtl {
-		info.Kind, info.Tap = checkpoint.KindMTL, tap
-		if norm == (data.Normalize{}) {
-			norm = data.Normalize{Mean: data.TinyImageNetMean, Std: data.TinyImageNetStd}
-		}
-		info.Readouts = inferReadouts(sd)
-		if len(info.Readouts) == 0 {
-			return info, fmt.Errorf("the state dict has no v1_readout.<session>.mu: no Gaussian readout")
-		}
-	} else if norm == (data.Normalize{}) {
+		return neuralInfo(sd, opts, v, input, checkpoint.KindMTL)
+	}
+	norm := opts.Normalize
+	if norm == (data.Normalize{}) {
 		norm = ImageNetGray
 	}
-	info.Normalize = norm
+	info := checkpoint.RunInfo{Kind: checkpoint.KindClassifier, Model: models.Spec{Arch: models.ArchVGG, VGG: v},
+		Classes: opts.Classes, Input: [2]int{input, input}, Normalize: norm}
 	if len(opts.Classes) > 0 && len(opts.Classes) != v.Classes {
 		return info, fmt.Errorf("%d class names for a head of %d classes", len(opts.Classes), v.Classes)
 	}
 	return info, nil
+}
+
+// neuralInfo describes an MTL_VGG (kind KindMTL) or its neural branch
+// alone (KindPredictor), with one readout per session of v1_readout.
+func neuralInfo(sd *torchfile.StateDict, opts Options, v models.VGG, input int, kind checkpoint.Kind) (checkpoint.RunInfo, error) {
+	norm := opts.Normalize
+	if norm == (data.Normalize{}) {
+		norm = data.Normalize{Mean: data.TinyImageNetMean, Std: data.TinyImageNetStd}
+	}
+	info := checkpoint.RunInfo{Kind: kind, Model: models.Spec{Arch: models.ArchVGG, VGG: v}, Tap: v.Tap,
+		Normalize: norm, Input: [2]int{input, input}, Readouts: inferReadouts(sd)}
+	if kind == checkpoint.KindMTL {
+		info.Classes = opts.Classes
+		if len(opts.Classes) > 0 && len(opts.Classes) != v.Classes {
+			return info, fmt.Errorf("%d class names for a head of %d classes", len(opts.Classes), v.Classes)
+		}
+	}
+	if len(info.Readouts) == 0 {
+		return info, fmt.Errorf("the state dict has no v1_readout.<session>.mu: no Gaussian readout")
+	}
+	return info, nil
+}
+
+// hasPrefix reports whether a name of sd starts with prefix.
+func hasPrefix(sd *torchfile.StateDict, prefix string) bool {
+	for _, n := range sd.Names {
+		if strings.HasPrefix(n, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 // inferReadouts lists the sessions of v1_readout in state-dict order.

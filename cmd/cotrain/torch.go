@@ -131,7 +131,7 @@ func exportCommand() command {
 		usage:   "--checkpoint DIR --to model.pt|model.safetensors",
 		help: `Writes the model trained (or imported) in DIR as the state dict of its PyTorch
 module: torchvision's vgg*_bn or resnet18/34 for classifiers, neural_cotraining's
-MTL_VGG for co-trained models. A .safetensors file is written in that format,
+MTL_VGG for co-trained models (its neural branch alone for predictors). A .safetensors file is written in that format,
 any other name in torch.save's zip format; either loads with
 module.load_state_dict(…, strict=True). Batch norm's num_batches_tracked is
 written as 0 (cotrain does not count batches; eval mode does not use it), and

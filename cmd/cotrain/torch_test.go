@@ -32,13 +32,15 @@ func TestImportExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	fixtures := "../../torchmap/testdata/"
-	vgg, mtl := filepath.Join(dir, "vgg"), filepath.Join(dir, "mtl")
+	vgg, mtl, pred := filepath.Join(dir, "vgg"), filepath.Join(dir, "mtl"), filepath.Join(dir, "pred")
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
 		{[]string{"import", "--from", fixtures + "vgg19bn_small.pt", "--arch", "vgg19bn", "--input", "32", "--out", vgg}, "as a classifier vgg19bn model, 32×32 input: 102 variables"},
 		{[]string{"import", "--from", fixtures + "mtl_small.pt", "--arch", "mtl-vgg19bn", "--input", "32", "--out", mtl}, "as a mtl mtl-vgg19bn model"},
+		{[]string{"import", "--from", fixtures + "predictor_small.pt", "--arch", "mtl-vgg19bn", "--input", "32", "--out", pred}, "as a predictor mtl-vgg19bn model"},
+		{[]string{"responses", "--predictor", pred, "--images", "tinyimagenet:" + tin + ":test", "--out", filepath.Join(dir, "p.npz")}, ""},
 		{[]string{"eval", "clean", "--checkpoint", vgg, "--data", "tinyimagenet:" + tin + ":test"}, "of 10 images"},
 		{[]string{"eval", "clean", "--checkpoint", mtl, "--data", "tinyimagenet:" + tin + ":test"}, "of 10 images"},
 		{[]string{"responses", "--predictor", mtl, "--images", "tinyimagenet:" + tin + ":test", "--out", filepath.Join(dir, "r.npz")}, ""},

@@ -10,7 +10,7 @@
       from DIR/MODEL.logits.npy (and readouts).
 
 Each fixture MODEL has MODEL.pt (the state dict), MODEL.input.npy (N×C×H×W images),
-MODEL.logits.npy and, for the co-trained model, MODEL.readout.npy (the Gaussian
+MODEL.logits.npy (classifiers) and, for the models with readouts, MODEL.readout.npy (the Gaussian
 readouts' ELU+1 outputs of all sessions, concatenated), all in eval mode.
 
 The models:
@@ -19,6 +19,7 @@ The models:
   mtl_small      neural_cotraining's MTL_VGG layout, rebuilt here from the spec
                  (mtl_vgg_core.v1_block = features[:17], unshared_block = features[17:],
                  the conv classification readout, legacy Gaussian2d readouts per session)
+  predictor_small  its neural branch alone (v1_block and three readouts): the Monkey Predictor
   vgg19bn        torchvision.models.vgg19_bn(), 224×224 (full)
   resnet18/34    torchvision.models.resnet18/34()
 """
@@ -83,22 +84,26 @@ class Gaussian2d(nn.Module):
 
 
 class Core(nn.Module):
-    def __init__(self, features, layer):
+    def __init__(self, features, layer, classification):
         super().__init__()
         children = list(features.children())
         self.v1_block = nn.Sequential(*children[:layer])
-        self.unshared_block = nn.Sequential(*children[layer:])
+        if classification:
+            self.unshared_block = nn.Sequential(*children[layer:])
 
 
 class MTL(nn.Module):
-    """MTL_VGG's module tree: mtl_vgg_core, v1_readout, classification_readout."""
+    """MTL_VGG's module tree: mtl_vgg_core, v1_readout, classification_readout
+    (without classes, the neural branch alone: the Monkey Predictor)."""
 
     def __init__(self, cfg, sessions, classes, head):
         super().__init__()
-        self.mtl_vgg_core = Core(make_layers(cfg, batch_norm=True), 17)
+        self.mtl_vgg_core = Core(make_layers(cfg, batch_norm=True), 17, classes > 0)
         c_tap = cfg[6]  # conv3_1
         self.v1_readout = nn.ModuleDict(
             OrderedDict((k, Gaussian2d(c_tap, n, i + 10)) for i, (k, n) in enumerate(sessions)))
+        if classes == 0:
+            return
         last = [c for c in cfg if c != "M"][-1]
         self.classification_readout = nn.Sequential(
             nn.Conv2d(last, head, 1, 1, bias=True), nn.ReLU(True), nn.Dropout(),
@@ -109,9 +114,10 @@ class MTL(nn.Module):
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
         tap = self.mtl_vgg_core.v1_block(x)
-        logits = self.classification_readout(self.mtl_vgg_core.unshared_block(tap))
-        neural = [F.elu(r(tap) - 1) + 1 for r in self.v1_readout.values()]
-        return logits, torch.cat(neural, 1)
+        neural = torch.cat([F.elu(r(tap) - 1) + 1 for r in self.v1_readout.values()], 1)
+        if not hasattr(self, "classification_readout"):
+            return None, neural
+        return self.classification_readout(self.mtl_vgg_core.unshared_block(tap)), neural
 
 
 def mtl_small():
@@ -120,11 +126,19 @@ def mtl_small():
     return randomize(m, 2)
 
 
+def predictor_small():
+    torch.manual_seed(5)
+    m = MTL(SMALL_E, [("3631896544452", 4), ("3632669014376", 6), ("3633367034377", 2)], 0, 0)
+    return randomize(m, 5)
+
+
 def build(name):
     if name == "vgg19bn_small":
         return vgg19bn_small(), (2, 3, 32, 32)
     if name == "mtl_small":
         return mtl_small(), (2, 1, 32, 32)
+    if name == "predictor_small":
+        return predictor_small(), (2, 1, 32, 32)
     torch.manual_seed(3)
     if name == "vgg19bn":
         return randomize(torchvision.models.vgg19_bn(), 3), (1, 3, 224, 224)
@@ -137,7 +151,7 @@ def outputs(model, x):
     with torch.no_grad():
         out = model(x)
     if isinstance(out, tuple):
-        return out[0].numpy(), out[1].numpy()
+        return (None if out[0] is None else out[0].numpy()), out[1].numpy()
     return out.numpy(), None
 
 
@@ -148,7 +162,8 @@ def make(name, d):
     torch.save(model.state_dict(), os.path.join(d, name + ".pt"))
     np.save(os.path.join(d, name + ".input.npy"), x.numpy())
     logits, readout = outputs(model, x)
-    np.save(os.path.join(d, name + ".logits.npy"), logits)
+    if logits is not None:
+        np.save(os.path.join(d, name + ".logits.npy"), logits)
     if readout is not None:
         np.save(os.path.join(d, name + ".readout.npy"), readout)
 
@@ -160,7 +175,9 @@ def check(d, name, path):
     model.eval()
     x = torch.from_numpy(np.load(os.path.join(d, name + ".input.npy")))
     logits, readout = outputs(model, x)
-    result = {"model": name, "logits": float(np.abs(logits - np.load(os.path.join(d, name + ".logits.npy"))).max())}
+    result = {"model": name}
+    if logits is not None:
+        result["logits"] = float(np.abs(logits - np.load(os.path.join(d, name + ".logits.npy"))).max())
     if readout is not None:
         result["readout"] = float(np.abs(readout - np.load(os.path.join(d, name + ".readout.npy"))).max())
     print(json.dumps(result))
@@ -171,7 +188,7 @@ if __name__ == "__main__":
         raise SystemExit(__doc__)
     cmd = sys.argv[1]
     if cmd == "make":
-        for n in sys.argv[3:] or ["vgg19bn_small", "mtl_small"]:
+        for n in sys.argv[3:] or ["vgg19bn_small", "mtl_small", "predictor_small"]:
             make(n, sys.argv[2])
     elif cmd == "check":
         rest = sys.argv[2:]
