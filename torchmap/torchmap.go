@@ -102,9 +102,10 @@ type Options struct {
 	// Input is the side of the square images the model will see (the
 	// run's input size); 0 takes the architecture's default.
 	Input int
-	// Tap is the layer a co-trained model's neural readout reads (default
-	// conv3_1, neural_cotraining's v1_model_layer=17); for a classifier it
-	// is the tap recorded in the model spec.
+	// Tap is the layer a co-trained model's or predictor's readouts read;
+	// empty takes the last convolution of its v1_block (conv3_1 for
+	// neural_cotraining's v1_model_layer=17). For a classifier it is the
+	// tap recorded in the model spec (default conv3_1).
 	Tap string
 	// Normalize is the normalization of the (grayscale) input images; the
 	// zero value takes the architecture's default.

@@ -304,6 +304,30 @@ func TestImportedRunInfo(t *testing.T) {
 	if m.Info.Kind != checkpoint.KindPredictor || len(m.Info.Readouts) != 3 || m.Info.Readouts[1].Neurons != 6 || m.Info.NeuralLayer() != "conv3_1" {
 		t.Errorf("predictor_small: %+v", m.Info)
 	}
+	// The tap follows v1_block's last convolution (v1_model_layer): cut
+	// the block after conv2_1 (modules 0–9 are left) and it reads conv2_1, whose 16
+	// channels the readouts' features fit; --tap conv2_1 on the whole
+	// block lists the modules left over.
+	l, err := torchfile.ReadFile("testdata/predictor_small.pt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := torchfile.NewStateDict()
+	for _, n := range l.Names {
+		if rest, ok := strings.CutPrefix(n, v1Block); ok && slices.ContainsFunc([]string{"10.", "11.", "14.", "15."}, func(p string) bool { return strings.HasPrefix(rest, p) }) {
+			continue
+		}
+		cut.Add(n, l.Tensors[n])
+	}
+	if m, err = Import(cut, Options{Arch: ArchMTLVGG19BN, Input: 32}); err != nil {
+		t.Errorf("v1_block through conv2_1: %v", err)
+	} else if m.Info.NeuralLayer() != "conv2_1" {
+		t.Errorf("v1_block through conv2_1: tap %q", m.Info.NeuralLayer())
+	}
+	_, err = Import(l.StateDict, Options{Arch: ArchMTLVGG19BN, Input: 32, Tap: "conv2_1"})
+	if err == nil || !strings.Contains(err.Error(), "unexpected (14)") || !strings.Contains(err.Error(), "mtl_vgg_core.v1_block.14.weight") {
+		t.Errorf("--tap conv2_1 on a conv3_1 predictor: %v", err)
+	}
 }
 
 // TestMismatchListsEveryKey imports a damaged state dict: every missing,

@@ -229,16 +229,19 @@ func inferVGG(sd *torchfile.StateDict, opts Options, counts []int, mtl bool) (ch
 			input = cotrainInput
 		}
 	}
-	tap := opts.Tap
-	if tap == "" {
-		tap = defaultTap
-	}
 	v := models.VGG19BN(1000)
 	v.Stages = make([][]int, len(counts))
 	for s, n := range counts {
 		for range n {
 			v.Stages[s] = append(v.Stages[s], vggWidths[s])
 		}
+	}
+	tap := opts.Tap
+	if tap == "" && mtl {
+		tap = v1Tap(sd, v)
+	}
+	if tap == "" {
+		tap = defaultTap
 	}
 	v.Tap = tap
 	if slices.Index(v.Layers(), tap) < 0 {
@@ -341,6 +344,21 @@ func neuralInfo(sd *torchfile.StateDict, opts Options, v models.VGG, input int, 
 		return info, fmt.Errorf("the state dict has no v1_readout.<session>.mu: no Gaussian readout")
 	}
 	return info, nil
+}
+
+// v1Tap is the layer an MTL_VGG's readouts read: the last convolution of
+// its v1_block (neural_cotraining's v1_model_layer ends after that
+// convolution's ReLU), or "" when the block has none.
+func v1Tap(sd *torchfile.StateDict, v models.VGG) string {
+	tap := ""
+	for s, st := range vggIndices(v.Stages) {
+		for k, i := range st {
+			if len(dims(sd, fmt.Sprintf("%s%d.weight", v1Block, i))) == 4 {
+				tap = fmt.Sprintf("conv%d_%d", s+1, k+1)
+			}
+		}
+	}
+	return tap
 }
 
 // hasPrefix reports whether a name of sd starts with prefix.

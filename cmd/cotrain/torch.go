@@ -44,7 +44,7 @@ models, Tiny ImageNet's for mtl-vgg19bn). See docs/torch.md.`,
 			arch := fs.String("arch", "", "architecture: "+strings.Join(archs, ", "))
 			out := fs.String("out", "", "run folder to write")
 			input := fs.Int("input", 0, "input image side (0: the architecture's default)")
-			tap := fs.String("tap", "", "layer the neural readout reads (mtl-vgg19bn; default conv3_1) or the VGG's recorded tap")
+			tap := fs.String("tap", "", "layer the readouts read (mtl-vgg19bn; default: the last convolution of v1_block) or the VGG's recorded tap (default conv3_1)")
 			key := fs.String("key", "", "entry of a checkpoint dict that holds the state dict")
 			normalize := fs.String("normalize", "", "MEAN,STD of the grayscale input images")
 			classes := fs.String("classes", "", "file of class names, one a line")
