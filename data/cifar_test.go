@@ -142,6 +142,10 @@ func TestCIFARPickleFolders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// The parent folder, as torchvision's root, finds the same folder.
+		if p, err := OpenCIFAR(tc.dataset, "testdata/cifar"); err != nil || p.root != c.root {
+			t.Errorf("%s: opening the parent folder: %v (root %v)", tc.dataset, err, p)
+		}
 		if n := len(c.Classes()); n != tc.classes {
 			t.Errorf("%s: %d classes, want %d", tc.dataset, n, tc.classes)
 		}
