@@ -74,6 +74,7 @@ func (d *dict) get(k string) (any, bool) {
 var allowedGlobals = []string{
 	"collections.OrderedDict",
 	"torch._utils._rebuild_tensor_v2",
+	"torch._utils._rebuild_tensor",
 	"torch._utils._rebuild_parameter",
 }
 
@@ -591,6 +592,14 @@ func reduce(fn, args any) (any, error) {
 		}
 		return d, nil
 	case "torch._utils._rebuild_tensor_v2":
+		if len(a) != 6 && len(a) != 7 {
+			return nil, fmt.Errorf("pickle: _rebuild_tensor_v2 takes 6 or 7 arguments, got %d", len(a))
+		}
+		return rebuildTensor(a)
+	case "torch._utils._rebuild_tensor": // PyTorch before 0.4
+		if len(a) != 4 {
+			return nil, fmt.Errorf("pickle: _rebuild_tensor takes 4 arguments, got %d", len(a))
+		}
 		return rebuildTensor(a)
 	case "torch._utils._rebuild_parameter":
 		if len(a) != 3 {
@@ -606,11 +615,10 @@ func reduce(fn, args any) (any, error) {
 }
 
 // rebuildTensor checks the arguments of _rebuild_tensor_v2(storage,
-// storage_offset, size, stride, requires_grad, backward_hooks[, metadata]).
+// storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+// or _rebuild_tensor(storage, storage_offset, size, stride); the first four
+// are what a tensor needs.
 func rebuildTensor(a tuple) (any, error) {
-	if len(a) != 6 && len(a) != 7 {
-		return nil, fmt.Errorf("pickle: _rebuild_tensor_v2 takes 6 or 7 arguments, got %d", len(a))
-	}
 	s, ok := a[0].(*storageRef)
 	if !ok {
 		return nil, fmt.Errorf("pickle: a tensor rebuilt from a %s, not a storage", typeName(a[0]))

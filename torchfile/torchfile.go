@@ -4,8 +4,9 @@
 //
 // Reading never executes pickle code. The pickle stream is interpreted by a
 // restricted machine that knows only the globals a state dict needs
-// (collections.OrderedDict, torch._utils._rebuild_tensor_v2,
-// torch._utils._rebuild_parameter and the typed torch.*Storage classes);
+// (collections.OrderedDict, torch._utils._rebuild_tensor_v2, before
+// PyTorch 0.4 torch._utils._rebuild_tensor, torch._utils._rebuild_parameter
+// and the typed torch.*Storage classes);
 // any other global (os.system, builtins.eval, …) is an error. Every
 // declared size (string lengths, storage sizes, tensor shapes) is checked
 // against the bytes the file actually holds before anything is allocated,

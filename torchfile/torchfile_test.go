@@ -76,7 +76,8 @@ func equalInts(a, b []int) bool {
 }
 
 // TestReadPyTorchFiles reads what torch.save wrote, in both formats and
-// from a checkpoint dict, and compares every element with PyTorch's.
+// from a checkpoint dict, and the legacy format of PyTorch before 0.4, and
+// compares every element with PyTorch's.
 func TestReadPyTorchFiles(t *testing.T) {
 	want := readExpected(t)
 	for _, tc := range []struct {
@@ -86,6 +87,7 @@ func TestReadPyTorchFiles(t *testing.T) {
 		{"state_legacy.pt", "", "", "legacy"},
 		{"checkpoint.pt", "", "model_state_dict", "zip"},
 		{"checkpoint.pt", "model_state_dict", "model_state_dict", "zip"},
+		{"state_pre04.pt", "", "", "legacy"},
 	} {
 		t.Run(tc.file+"/"+tc.key, func(t *testing.T) {
 			l, err := ReadFile(filepath.Join("testdata", tc.file), tc.key)
@@ -94,6 +96,14 @@ func TestReadPyTorchFiles(t *testing.T) {
 			}
 			if l.Key != tc.wantKey || l.Format != tc.format {
 				t.Errorf("key %q format %s, want %q %s", l.Key, l.Format, tc.wantKey, tc.format)
+			}
+			if tc.file == "state_pre04.pt" { // four of the tensors
+				sub := map[string]expectedTensor{}
+				for _, k := range []string{"conv.weight", "conv.bias", "bn.num_batches_tracked", "transposed"} {
+					sub[k] = want[k]
+				}
+				checkAgainst(t, l.StateDict, sub)
+				return
 			}
 			checkAgainst(t, l.StateDict, want)
 		})
@@ -352,7 +362,7 @@ func TestMalformedSafetensors(t *testing.T) {
 // dict or an error, never panic, and never allocate beyond the input's
 // bounds. The seeds are the PyTorch fixtures and the malformed cases.
 func FuzzRead(f *testing.F) {
-	for _, name := range []string{"state_zip.pt", "state_legacy.pt", "checkpoint.pt", "evil_global.pt"} {
+	for _, name := range []string{"state_zip.pt", "state_legacy.pt", "checkpoint.pt", "evil_global.pt", "state_pre04.pt"} {
 		b, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
