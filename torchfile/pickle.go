@@ -582,7 +582,11 @@ func reduce(fn, args any) (any, error) {
 			return nil, errors.New("pickle: OrderedDict takes no arguments or one list of pairs")
 		}
 		for _, item := range l.items {
+			// Pairs are tuples, or [key, value] lists as Python 2 pickled them.
 			kv, ok := item.(tuple)
+			if il, isList := item.(*list); isList {
+				kv, ok = tuple(il.items), true
+			}
 			if !ok || len(kv) != 2 {
 				return nil, errors.New("pickle: OrderedDict's list holds something other than pairs")
 			}
