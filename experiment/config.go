@@ -39,6 +39,9 @@ type Config struct {
 	// Mouse is the neural side of Li et al. 2019: mouse recordings and
 	// the denoising predictor (mouse.go).
 	Mouse MouseConfig `toml:"mouse"`
+
+	// Adversarial is Li et al.'s adversarial evaluation (adversarial.go).
+	Adversarial AdversarialConfig `toml:"adversarial"`
 }
 
 // ResponsesConfig says how the co-training targets are made.
@@ -123,6 +126,8 @@ func Paper() Config {
 		Responses:  ResponsesConfig{ShuffleSeed: 1000},
 		Evaluation: EvaluationConfig{Corruptions: corrupt.Paper14(), Table: corrupt.TableImageNet, Bootstrap: metrics.DefaultReplicates},
 		Mouse:      PaperMouse(),
+
+		Adversarial: PaperAdversarial(),
 	}
 }
 
@@ -197,6 +202,9 @@ func (c Config) Validate() error {
 	}
 	if c.Data.Pad < 0 || c.Data.TrainLimit < 0 || c.Data.ValidationLimit < 0 || c.Data.TestLimit < 0 {
 		return fmt.Errorf("[data]: pad and limits must not be negative")
+	}
+	if err := c.Adversarial.Validate(c.Seeds); err != nil {
+		return err
 	}
 	if c.Mouse.Used() {
 		if err := c.Mouse.Validate(); err != nil {

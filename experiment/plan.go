@@ -155,9 +155,11 @@ func NewPlan(c Config, root string) (*Plan, error) {
 			case roles.Baseline:
 				train(string(kind), seed, dir, c.Classifier.Stopping.MaxEpochs, nil, func(r *runner) error { return r.trainBaseline(dir, seed) })
 				evalClassifier(dir)
+				p.addAdversarial(l, dir, seed)
 			case roles.Oracle:
 				train(string(kind), seed, dir, c.Classifier.Stopping.MaxEpochs, nil, func(r *runner) error { return r.trainOracle(dir, seed) })
 				evalClassifier(dir)
+				p.addAdversarial(l, dir, seed)
 			case roles.MonkeyPredictor:
 				train(string(kind), seed, dir, c.Predictor.Stopping.MaxEpochs, []string{recPath}, func(r *runner) error { return r.trainPredictor(dir, seed, recPath, "") })
 				evalV1(dir)
@@ -205,6 +207,7 @@ func NewPlan(c Config, root string) (*Plan, error) {
 			train(string(kind), seed, dir, c.MTL.Stopping.MaxEpochs, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, c.MTL.Ratio) })
 			evalClassifier(dir)
 			evalV1(dir)
+			p.addAdversarial(l, dir, seed)
 		}
 	}
 

@@ -376,7 +376,13 @@ func (r *runner) writeReport(l layout) error {
 		if kind == roles.Baseline {
 			baseline = acc
 		}
-		res.Models = append(res.Models, report.Model{Name: kind.Title(), Kind: kind, Accuracy: acc, Neural: neu})
+		var adv []*metrics.Adversarial
+		if kind.Classifies() {
+			if adv, err = r.adversarialResults(l, kind); err != nil {
+				return err
+			}
+		}
+		res.Models = append(res.Models, report.Model{Name: kind.Title(), Kind: kind, Accuracy: acc, Neural: neu, Adversarial: adv})
 	}
 	for _, ratio := range c.Sweep.Ratios {
 		var dirs []string

@@ -38,6 +38,7 @@ func commands() []command {
 		trainCommand(),
 		evalCleanCommand(),
 		evalCorruptionsCommand(),
+		evalAdversarialCommand(),
 		corruptCommand(),
 		responsesCommand(),
 		v1SimulateCommand(),
@@ -50,6 +51,7 @@ func commands() []command {
 		exportCommand(),
 		benchCommand("train"),
 		benchCommand("forward"),
+		benchCommand("attack"),
 		doctorCommand(),
 	}
 }
