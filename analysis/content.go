@@ -6,17 +6,18 @@ import "math"
 // (clean image c, noise n) by least squares in the plane of c and n:
 // x ≈ α·c + β·n. An agnostic model, whose reconstruction is the target
 // scaled down, has α = β (Fig. 4's pink point); a model more sensitive to
-// content than to noise has α > β.
+// content than to noise has α > β. In JSON an undefined (NaN) field is
+// null.
 type Decomposition struct {
 	// Content (α) and Noise (β) are the coefficients: the fractions of the
 	// clean image and of the noise the reconstruction holds.
-	Content float64 `json:"content"`
-	Noise   float64 `json:"noise"`
+	Content float64
+	Noise   float64
 	// Share is α/(α + β), the content share: 0.5 for an agnostic model,
 	// 1 for one that reconstructs no noise; NaN when α + β ≤ 0.
-	Share float64 `json:"share"`
+	Share float64
 	// Residual is the fraction of ‖x‖² outside the plane of c and n.
-	Residual float64 `json:"residual"`
+	Residual float64
 }
 
 // Decompose computes the decomposition of x along clean and noise (all of

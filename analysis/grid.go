@@ -159,13 +159,17 @@ type GridModel struct {
 	Settings Settings  `json:"settings"`
 	Radii    []float64 `json:"radii"`
 	// Loss is the final loss [budget][image].
-	Loss [][]float64 `json:"loss"`
+	Loss []Floats `json:"loss"`
 	// Seconds is the time its reconstructions took.
 	Seconds float64 `json:"seconds"`
 	// Content is the content/noise decomposition [budget][image] (noisy
-	// grids only) and MeanShare its mean share per budget.
-	Content   [][]Decomposition `json:"content,omitempty"`
-	MeanShare []float64         `json:"mean_share,omitempty"`
+	// grids only); MeanContent and MeanNoise are the mean coefficients ᾱ
+	// and β̄ per budget, and Share the content share ᾱ/(ᾱ + β̄) (the ratio
+	// of the means: per-image ratios are unstable where α + β is near 0).
+	Content     [][]Decomposition `json:"content,omitempty"`
+	MeanContent Floats            `json:"mean_content,omitempty"`
+	MeanNoise   Floats            `json:"mean_noise,omitempty"`
+	Share       Floats            `json:"share,omitempty"`
 }
 
 // Files of a grid folder.
@@ -215,7 +219,7 @@ func RunGrid(ctx context.Context, b backends.Backend, runs []ModelRun, imgs *Ima
 			gm.Loss = append(gm.Loss, loss[bi*ni:(bi+1)*ni])
 		}
 		if imgs.Noisy != nil {
-			gm.Content, gm.MeanShare = contentShares(x, imgs, nb)
+			gm.Content, gm.MeanContent, gm.MeanNoise, gm.Share = contentShares(x, imgs, nb)
 		}
 		g.Models = append(g.Models, gm)
 		xs = append(xs, x)
@@ -343,14 +347,13 @@ func writeTargets(path string, imgs *Images) error {
 }
 
 // contentShares decomposes every reconstruction of a noisy grid along its
-// clean image and its noise: [budget][image] and the mean share per
-// budget (over the images whose share is defined).
-func contentShares(x []float32, imgs *Images, nb int) ([][]Decomposition, []float64) {
+// clean image and its noise: [budget][image], and per budget the mean
+// coefficients and the content share of the means.
+func contentShares(x []float32, imgs *Images, nb int) ([][]Decomposition, Floats, Floats, Floats) {
 	hw, ni := imgs.H*imgs.W, imgs.N()
 	out := make([][]Decomposition, nb)
-	mean := make([]float64, nb)
+	alpha, beta, share := make(Floats, nb), make(Floats, nb), make(Floats, nb)
 	for bi := range out {
-		k := 0
 		for i := 0; i < ni; i++ {
 			c := image64(imgs.Clean, i, hw)
 			nz := image64(imgs.Noisy, i, hw)
@@ -359,18 +362,15 @@ func contentShares(x []float32, imgs *Images, nb int) ([][]Decomposition, []floa
 			}
 			d := Decompose(image64(x, bi*ni+i, hw), c, nz)
 			out[bi] = append(out[bi], d)
-			if !math.IsNaN(d.Share) {
-				mean[bi] += d.Share
-				k++
-			}
+			alpha[bi] += d.Content / float64(ni)
+			beta[bi] += d.Noise / float64(ni)
 		}
-		if k > 0 {
-			mean[bi] /= float64(k)
-		} else {
-			mean[bi] = math.NaN()
+		share[bi] = math.NaN()
+		if s := alpha[bi] + beta[bi]; s > 0 {
+			share[bi] = alpha[bi] / s
 		}
 	}
-	return out, mean
+	return out, alpha, beta, share
 }
 
 // GridData is a finished grid with its images, for figures.

@@ -32,7 +32,7 @@ type Saliency struct {
 	// Budgets as in the grid.
 	Budgets []float64 `json:"budgets"`
 	// RhoOriginal is ρ(I_o) per image.
-	RhoOriginal []float64 `json:"rho_original"`
+	RhoOriginal Floats `json:"rho_original"`
 	// MaskFraction is the share of pixels in each image's mask.
 	MaskFraction []float64 `json:"mask_fraction"`
 	// Reference names the model on the y-axis of Fig. 7 (MTL-Monkey).
@@ -42,7 +42,8 @@ type Saliency struct {
 	Models []SaliencyModel `json:"models"`
 	// Above is, per compared model (Models[1:]), the fraction of images
 	// per budget whose reference difference exceeds the model's: the
-	// points above Fig. 7's diagonal.
+	// points above Fig. 7's diagonal (an undefined difference is not
+	// above).
 	Above []SaliencyComparison `json:"above"`
 }
 
@@ -50,9 +51,9 @@ type Saliency struct {
 type SaliencyModel struct {
 	Name string `json:"name"`
 	// Difference is Eq. 1 per [budget][image].
-	Difference [][]float64 `json:"difference"`
-	// Mean is its mean per budget.
-	Mean []float64 `json:"mean"`
+	Difference []Floats `json:"difference"`
+	// Mean is its mean per budget (over the images where it is defined).
+	Mean Floats `json:"mean"`
 }
 
 // SaliencyComparison is the fraction of images above the diagonal against
@@ -113,16 +114,20 @@ func AnalyzeSaliency(d *GridData, maps SaliencyMaps, source string, mass float64
 	diff := func(name string, rec func(bi, i int) ([]float64, error)) error {
 		sm := SaliencyModel{Name: name}
 		for bi := 0; bi < nb; bi++ {
-			row := make([]float64, ni)
-			mean := 0.0
+			row := make(Floats, ni)
+			mean, k := 0.0, 0
 			for i := range row {
 				r, err := rec(bi, i)
 				if err != nil {
 					return err
 				}
 				row[i] = NormalizedDifference(NormRatio(r, masks[i]), s.RhoOriginal[i])
-				mean += row[i] / float64(ni)
+				if !math.IsNaN(row[i]) {
+					mean += row[i]
+					k++
+				}
 			}
+			mean /= float64(k) // NaN when no image has a ratio
 			sm.Difference = append(sm.Difference, row)
 			sm.Mean = append(sm.Mean, mean)
 		}
@@ -166,7 +171,7 @@ func AnalyzeSaliency(d *GridData, maps SaliencyMaps, source string, mass float64
 	}, true); err != nil {
 		return nil, err
 	}
-	raw, err := json.MarshalIndent(sanitize(s), "", " ")
+	raw, err := json.MarshalIndent(s, "", " ")
 	if err != nil {
 		return nil, err
 	}
@@ -174,33 +179,6 @@ func AnalyzeSaliency(d *GridData, maps SaliencyMaps, source string, mass float64
 		return nil, err
 	}
 	return s, nil
-}
-
-// sanitize replaces NaN (a zero reconstruction's ratio), which JSON cannot
-// hold, by 0 in a copy's differences; such images count as on the diagonal.
-func sanitize(s *Saliency) *Saliency {
-	c := *s
-	c.Models = nil
-	for _, m := range s.Models {
-		mm := SaliencyModel{Name: m.Name}
-		for _, row := range m.Difference {
-			r := make([]float64, len(row))
-			for i, v := range row {
-				if !math.IsNaN(v) {
-					r[i] = v
-				}
-			}
-			mm.Difference = append(mm.Difference, r)
-		}
-		for _, v := range m.Mean {
-			if math.IsNaN(v) {
-				v = 0
-			}
-			mm.Mean = append(mm.Mean, v)
-		}
-		c.Models = append(c.Models, mm)
-	}
-	return &c
 }
 
 // Control is the spectral control of model m's reconstruction of image i

@@ -143,7 +143,7 @@ func (r *runner) reconstructGrid(runs []analysis.ModelRun, dir string) error {
 		return err
 	}
 	for _, m := range g.Models {
-		fmt.Fprintf(r.log, "%s: content share %s over budgets %v (%.0f s)\n", m.Name, formatShares(m.MeanShare), g.Budgets, m.Seconds)
+		fmt.Fprintf(r.log, "%s: content share %s over budgets %v (%.0f s)\n", m.Name, formatShares(m.Share), g.Budgets, m.Seconds)
 	}
 	return nil
 }

@@ -193,8 +193,8 @@ func reconstructionFigure(d *analysis.GridData, i int) (Figure, error) {
 func contentFigure(d *analysis.GridData) (Figure, error) {
 	g := d.Grid
 	f := Figure{Name: "fig4_content_share", Title: "Content versus noise in the reconstructions (the quantity of Fig. 4)",
-		Caption: fmt.Sprintf("Mean over %d noisy test images of the content share α/(α+β), where the reconstruction x ≈ α·clean + β·noise (least squares). "+
-			"0.5: the reconstruction holds image and noise in the target's proportion (an agnostic model); 1: no noise.", len(g.Images))}
+		Caption: fmt.Sprintf("Content share ᾱ/(ᾱ+β̄), where each reconstruction x ≈ α·clean + β·noise (least squares) and ᾱ, β̄ are the means over %d noisy test images. "+
+			"0.5: the reconstruction holds image and noise in the target's proportion (an agnostic model); 1: no noise; above 1: β̄ < 0.", len(g.Images))}
 	p := newPlot("")
 	p.X.Label.Text = "Norm constraint"
 	p.Y.Label.Text = "Content share"
@@ -208,7 +208,7 @@ func contentFigure(d *analysis.GridData) (Figure, error) {
 	for mi, m := range g.Models {
 		var xys plotter.XYs
 		for bi, b := range g.Budgets {
-			if v := m.MeanShare[bi]; !math.IsNaN(v) {
+			if v := m.Share[bi]; !math.IsNaN(v) {
 				xys = append(xys, plotter.XY{X: b, Y: v})
 			}
 		}
@@ -351,8 +351,8 @@ func contentNote(g *analysis.Grid) string {
 	base, lowest := math.NaN(), ""
 	lowVal := math.Inf(1)
 	for _, m := range g.Models {
-		v := m.MeanShare[bi]
-		parts = append(parts, fmt.Sprintf("%s %.3f", m.Name, v))
+		v := m.Share[bi]
+		parts = append(parts, fmt.Sprintf("%s %.3f (ᾱ %.3f, β̄ %.3f)", m.Name, v, m.MeanContent[bi], m.MeanNoise[bi]))
 		if m.Role == roles.Baseline {
 			base = v
 		}
@@ -368,7 +368,7 @@ func contentNote(g *analysis.Grid) string {
 			verdict = fmt.Sprintf("the paper observes the Baseline reconstructing the most noise; here %s has the lowest share (not as in the paper)", lowest)
 		}
 	}
-	return fmt.Sprintf("Content share α/(α+β) at norm %s (%d noisy test images, %d steps): %s; %s.",
+	return fmt.Sprintf("Content share ᾱ/(ᾱ+β̄) at norm %s (%d noisy test images, %d steps): %s; %s.",
 		number(g.Budgets[bi]), len(g.Images), g.Steps, strings.Join(parts, ", "), verdict)
 }
 
