@@ -43,6 +43,9 @@ type Config struct {
 	BlurSigma float64 `toml:"blur_sigma"`
 	// Seed seeds the initial images and the noise of the targets.
 	Seed uint64 `toml:"seed"`
+	// Sphere projects onto the sphere ‖x‖ = r, as the original's demo did,
+	// instead of the ball ‖x‖ ≤ r.
+	Sphere bool `toml:"sphere"`
 	// ModelSeed picks which seed's models are analyzed (0: the
 	// experiment's first).
 	ModelSeed int64 `toml:"model_seed"`
@@ -180,5 +183,5 @@ func (c Config) Scale(h, w, channels int) float64 {
 // Settings are the reconstruction settings of a model of role r.
 func (c Config) Settings(r roles.Role) Settings {
 	o := c.Optimizer(r)
-	return Settings{Layer: c.Layer, Steps: c.Steps, Optimizer: o.Optimizer, LR: o.LR, Loss: c.Loss, BlurSigma: c.BlurSigma, Seed: c.Seed}
+	return Settings{Layer: c.Layer, Steps: c.Steps, Optimizer: o.Optimizer, LR: o.LR, Loss: c.Loss, BlurSigma: c.BlurSigma, Seed: c.Seed, Sphere: c.Sphere}
 }

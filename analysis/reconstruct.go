@@ -71,6 +71,9 @@ type Settings struct {
 	BlurSigma float64 `json:"blur_sigma"`
 	// Seed seeds the standard-normal initial image.
 	Seed uint64 `json:"seed"`
+	// Sphere projects onto the sphere ‖x‖ = r instead of the ball, as the
+	// original's demo did (mei's ChangeNorm; spec §5.1).
+	Sphere bool `json:"sphere,omitempty"`
 }
 
 // Validate checks the settings.
@@ -214,7 +217,7 @@ func Reconstruct(ctx context.Context, b backends.Backend, m Model, p Problem, s 
 		return nil, fmt.Errorf("reconstruction from %s: %w", m.Name, err)
 	}
 
-	st := state{x: initial(p, s.Seed)}
+	st := state{x: initial(p, s.Seed, s.Sphere)}
 	if s.Optimizer == Adam {
 		st.m, st.v = make([]float32, len(st.x)), make([]float32, len(st.x))
 	}
@@ -353,28 +356,32 @@ func stepGraph(ctx *gctx.Context, core models.Core, s Settings, bh, bw []float32
 		v = graph.Add(graph.MulScalar(v, adamBeta2), graph.MulScalar(graph.Square(grad), 1-adamBeta2))
 		denom := graph.AddScalar(graph.Sqrt(graph.Div(v, c2)), adamEps)
 		x = graph.Sub(x, graph.Mul(lr, graph.Div(graph.Div(m, c1), denom)))
-		outs = []*Node{project(x, radii), m, v}
+		outs = []*Node{project(x, radii, s.Sphere), m, v}
 	default:
 		x = graph.Sub(x, graph.Mul(lr, grad))
-		outs = []*Node{project(x, radii)}
+		outs = []*Node{project(x, radii, s.Sphere)}
 	}
 	return append(outs, per)
 }
 
-// project maps every image of x [N,H,W,1] onto its ball: x·r/max(‖x‖, r).
-func project(x, radii *Node) *Node {
+// project maps every image of x [N,H,W,1] onto its ball, x·r/max(‖x‖, r),
+// or with sphere onto its sphere, x·r/‖x‖.
+func project(x, radii *Node, sphere bool) *Node {
 	n := x.Shape().Dimensions[0]
 	norm := graph.Sqrt(graph.ReduceSum(graph.Square(x), 1, 2, 3))
-	scale := graph.Div(radii, graph.Max(norm, radii))
+	if !sphere {
+		norm = graph.Max(norm, radii)
+	}
+	scale := graph.Div(radii, norm)
 	return graph.Mul(x, graph.Reshape(scale, n, 1, 1, 1))
 }
 
 // projectInPlace is project on the host.
-func projectInPlace(x []float32, hw int, radii []float64) {
+func projectInPlace(x []float32, hw int, radii []float64, sphere bool) {
 	for i, r := range radii {
 		img := x[i*hw : (i+1)*hw]
 		norm := math.Sqrt(sumSquares(img))
-		if norm > r {
+		if norm > r || (sphere && norm > 0) {
 			k := float32(r / norm)
 			for j := range img {
 				img[j] *= k
@@ -391,14 +398,15 @@ func sumSquares(x []float32) float64 {
 	return s
 }
 
-// initial draws the standard-normal start, projected onto each ball.
-func initial(p Problem, seed uint64) []float32 {
+// initial draws the standard-normal start, projected onto each ball (or
+// sphere).
+func initial(p Problem, seed uint64, sphere bool) []float32 {
 	rng := rand.New(rand.NewPCG(seed, 0x7265636f6e))
 	x := make([]float32, len(p.Targets))
 	for i := range x {
 		x[i] = float32(rng.NormFloat64())
 	}
-	projectInPlace(x, p.H*p.W, p.Radii)
+	projectInPlace(x, p.H*p.W, p.Radii, sphere)
 	return x
 }
 

@@ -15,9 +15,11 @@ import (
 	"github.com/cotrain/cotrain/nn"
 )
 
+func cpuBackend() (backends.Backend, error) { return cpu.New("") }
+
 func testBackend(t *testing.T) backends.Backend {
 	t.Helper()
-	b, err := cpu.New("")
+	b, err := cpuBackend()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +81,7 @@ func TestProjectionKeepsBudget(t *testing.T) {
 	}{
 		{"sgd", Settings{Layer: "conv2_1", Steps: 12, Optimizer: SGD, LR: 50, Loss: LossMean, BlurSigma: 1, Seed: 1}},
 		{"adam", Settings{Layer: "conv2_1", Steps: 12, Optimizer: Adam, LR: 0.5, Loss: LossSum, Seed: 2}},
+		{"sphere", Settings{Layer: "conv2_1", Steps: 12, Optimizer: Adam, LR: 0.5, Loss: LossSum, Seed: 2, Sphere: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			steps := 0
@@ -88,8 +91,8 @@ func TestProjectionKeepsBudget(t *testing.T) {
 					steps++
 					for i, r := range radii {
 						nx := norm(x[i*h*w : (i+1)*h*w])
-						if nx > r*(1+1e-5) {
-							t.Errorf("step %d, target %d: ‖x‖ = %v > r = %v", step, i, nx, r)
+						if nx > r*(1+1e-5) || (tc.s.Sphere && nx < r*(1-1e-5)) {
+							t.Errorf("step %d, target %d: ‖x‖ = %v, r = %v", step, i, nx, r)
 						}
 						if i == 0 && nx > r*(1-1e-4) {
 							active = true
