@@ -68,6 +68,10 @@ func TestAnalysisFigures(t *testing.T) {
 	if len(notes) != 2 || !strings.Contains(notes[0], "Baseline 0.700") || !strings.Contains(notes[1], "against Oracle 5: 1.00, 15: 0.50") {
 		t.Errorf("notes %q", notes)
 	}
+	// Equal shares: the robust models do not exceed the Baseline.
+	if !strings.Contains(notes[0], "MTL-Monkey, Oracle do not exceed the Baseline (not as in the paper)") {
+		t.Errorf("content verdict %q", notes[0])
+	}
 	// At norm 15 the control has all images above: the Oracle has half.
 	if !strings.Contains(notes[1], "not as in the paper") {
 		t.Errorf("saliency verdict %q: half the images against the Oracle is not most", notes[1])
