@@ -106,7 +106,7 @@ func to64(x []float32) []float64 {
 // labels on top.
 func tileGrid(f Figure, rowLabels, colLabels []string, cell func(r, c int) (image.Image, error)) (Figure, error) {
 	const side, gap = 0.9 * vg.Inch, 4
-	labelW, labelH := 1.7*vg.Inch, 0.3*vg.Inch
+	labelW, labelH := 2.0*vg.Inch, 0.3*vg.Inch
 	w := labelW + vg.Length(len(colLabels))*(side+gap) + 8
 	h := labelH + vg.Length(len(rowLabels))*(side+gap) + 8
 	return render(f, w, h, func(dc draw.Canvas) error {
@@ -199,7 +199,11 @@ func contentFigure(d *analysis.GridData) (Figure, error) {
 	p.X.Label.Text = "Norm constraint"
 	p.Y.Label.Text = "Content share"
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+	var ticks plot.ConstantTicks
+	for _, b := range g.Budgets {
+		ticks = append(ticks, plot.Tick{Value: b, Label: number(b)})
+	}
+	p.X.Tick.Marker = ticks
 	half := plotter.NewFunction(func(float64) float64 { return 0.5 })
 	half.Dashes = []vg.Length{vg.Points(3), vg.Points(3)}
 	half.Color = color.Gray{Y: 120}
