@@ -290,20 +290,8 @@ func Reconstruct(ctx context.Context, b backends.Backend, m Model, p Problem, s 
 		}
 	}
 	res.X = tensors.MustCopyFlatData[float32](x)
-	if loss == nil {
-		// Resumed from a checkpoint of the last step: evaluate the loss.
-		lossExec, err := nn.Compile(b, m.Vars, func(ctx *gctx.Context, x, target *Node) *Node {
-			return perImageLoss(m.Core.Features(ctx, x, s.Layer)[0], target, s.Loss)
-		})
-		if err != nil {
-			return nil, err
-		}
-		o, err := nn.Call(lossExec, x, target)
-		if err != nil {
-			return nil, err
-		}
-		loss = o[0]
-	}
+	// A checkpoint is written only before the last step, so at least one
+	// step ran and loss is set.
 	for _, v := range tensors.MustCopyFlatData[float32](loss) {
 		res.Loss = append(res.Loss, float64(v))
 	}
