@@ -2,6 +2,8 @@ package analysis
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -128,7 +130,16 @@ func LoadModel(dir, name string) (Model, int, error) {
 	if v, ok := core.(models.VGG); ok {
 		channels = v.InputChannels
 	}
-	return Model{Name: name, Core: core, Vars: vars}, channels, nil
+	f, err := os.Open(filepath.Join(dir, checkpoint.ModelFile))
+	if err != nil {
+		return Model{}, 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return Model{}, 0, fmt.Errorf("reading %s: %w", f.Name(), err)
+	}
+	return Model{Name: name, Core: core, Vars: vars, Version: hex.EncodeToString(h.Sum(nil))}, channels, nil
 }
 
 // Grid is a reconstruction grid: models × budgets × images. It is what
@@ -238,7 +249,7 @@ func RunGrid(ctx context.Context, b backends.Backend, runs []ModelRun, imgs *Ima
 // [budget, image, H, W] and their losses.
 func reconstructModel(ctx context.Context, b backends.Backend, m Model, imgs *Images, radii []float64, s Settings, cfg Config, path string, log io.Writer) ([]float32, []float64, float64, error) {
 	hw, ni := imgs.H*imgs.W, imgs.N()
-	fp := fingerprint(m.Name, Problem{H: imgs.H, W: imgs.W, Targets: imgs.targets(), Radii: radii}, s)
+	fp := fingerprint(m.Name+" "+m.Version, Problem{H: imgs.H, W: imgs.W, Targets: imgs.targets(), Radii: radii}, s)
 	if x, loss, secs, err := readModelFile(path, fp); err == nil {
 		return x, loss, secs, nil
 	} else if !errors.Is(err, os.ErrNotExist) {

@@ -107,6 +107,10 @@ type Model struct {
 	// context in reuse mode, as checkpoint.LoadRun returns it).
 	Core models.Core
 	Vars *gctx.Context
+	// Version identifies the weights (LoadModel: a digest of the model
+	// file), so that checkpoints and results of other weights are not
+	// reused.
+	Version string
 }
 
 // Problem is a batch of reconstructions: target images, each with its own
@@ -194,7 +198,7 @@ func Reconstruct(ctx context.Context, b backends.Backend, m Model, p Problem, s 
 		return nil, fmt.Errorf("reconstruction from %s: no layer %q (layers: %v)", m.Name, s.Layer, m.Core.Layers())
 	}
 	n, h, w := p.N(), p.H, p.W
-	fp := fingerprint(m.Name, p, s)
+	fp := fingerprint(m.Name+" "+m.Version, p, s)
 
 	featExec, err := nn.Compile(b, m.Vars, func(ctx *gctx.Context, x *Node) *Node {
 		return m.Core.Features(ctx, x, s.Layer)[0]
