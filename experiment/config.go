@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/cotrain/cotrain/analysis"
 	"github.com/cotrain/cotrain/corrupt"
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/metrics"
@@ -42,6 +43,9 @@ type Config struct {
 
 	// Adversarial is Li et al.'s adversarial evaluation (adversarial.go).
 	Adversarial AdversarialConfig `toml:"adversarial"`
+	// Analysis is Safarani et al.'s §4: constrained reconstruction and
+	// saliency (experiment/analysis.go); off unless it names images.
+	Analysis analysis.Config `toml:"analysis"`
 }
 
 // ResponsesConfig says how the co-training targets are made.
@@ -128,6 +132,7 @@ func Paper() Config {
 		Mouse:      PaperMouse(),
 
 		Adversarial: PaperAdversarial(),
+		Analysis:    PaperAnalysis(),
 	}
 }
 
@@ -204,6 +209,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("[data]: pad and limits must not be negative")
 	}
 	if err := c.Adversarial.Validate(c.Seeds); err != nil {
+		return err
+	}
+	if err := c.validateAnalysis(); err != nil {
 		return err
 	}
 	if c.Mouse.Used() {

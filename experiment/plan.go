@@ -230,6 +230,8 @@ func NewPlan(c Config, root string) (*Plan, error) {
 			evals = append(evals, j.Output)
 		}
 	}
+	p.addAnalyses(l)
+	evals = append(evals, p.analysisOutputs()...)
 	p.add(&Job{Name: "write the results table and report.html", Inputs: evals, Output: filepath.Join(l.report(), report.ReportHTML),
 		Results: []string{l.path(ResultsFile), filepath.Join(l.report(), report.TableTXT)}, run: func(r *runner) error { return r.writeReport(l) }})
 	return p, nil

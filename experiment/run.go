@@ -410,7 +410,12 @@ func (r *runner) writeReport(l layout) error {
 	if err := writeJSON(l.path(ResultsFile), res); err != nil {
 		return err
 	}
-	if err := report.WriteReport(l.report(), a); err != nil {
+	figs, notes, err := r.analysisFigures(l)
+	if err != nil {
+		return err
+	}
+	a.Notes = append(a.Notes, notes...)
+	if err := report.WriteReportWith(l.report(), a, figs); err != nil {
 		return err
 	}
 	fmt.Fprint(r.out, report.Table(a))
