@@ -1,6 +1,7 @@
 // Package models holds cotrain's network architectures: a VGG with
 // configurable width, depth and input size (the paper's VGG-19-BN with a
-// fully convolutional readout), and the multi-task wiring that adds a
+// fully convolutional readout), the CIFAR ResNet-18 and ResNet-34 of Li et
+// al., the mouse V1 core, and the multi-task wiring that adds a
 // Gaussian-readout neural head on a tapped layer.
 package models
 
