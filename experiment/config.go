@@ -39,6 +39,9 @@ type Config struct {
 	// Mouse is the neural side of Li et al. 2019: mouse recordings and
 	// the denoising predictor (mouse.go).
 	Mouse MouseConfig `toml:"mouse"`
+	// Li is the machine side of Li et al. 2019: similarity-regularized
+	// classifiers and their controls (li.go).
+	Li LiConfig `toml:"li"`
 }
 
 // ResponsesConfig says how the co-training targets are made.
@@ -123,6 +126,7 @@ func Paper() Config {
 		Responses:  ResponsesConfig{ShuffleSeed: 1000},
 		Evaluation: EvaluationConfig{Corruptions: corrupt.Paper14(), Table: corrupt.TableImageNet, Bootstrap: metrics.DefaultReplicates},
 		Mouse:      PaperMouse(),
+		Li:         PaperLi(),
 	}
 }
 
@@ -203,7 +207,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.validateLi()
 }
 
 // needsV1 reports whether any model of the experiment needs V1 data.
