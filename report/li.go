@@ -327,7 +327,6 @@ func liGammaFigure(task string, rows []LiSummary) (Figure, bool, error) {
 	return fig, true, err
 }
 
-
 var liTemplate = template.Must(template.New("li").Parse(`<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}</title>
 <style>body{font-family:sans-serif;max-width:64em;margin:2em auto;padding:0 1em}pre{background:#f6f6f6;padding:1em;overflow-x:auto}figure{margin:2em 0}figcaption{color:#444;font-size:.9em}</style>
