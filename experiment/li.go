@@ -44,10 +44,6 @@ type LiConfig struct {
 	// the first paper); empty: this experiment's Baseline of its first seed.
 	VGG      string `toml:"vgg"`
 	VGGLayer string `toml:"vgg_layer"`
-	// Alphas is the α sweep of the supplement: Neural (model) trained at
-	// each α (besides the recipe's) with AlphaSeeds (default: Seeds).
-	Alphas     []float64 `toml:"alphas"`
-	AlphaSeeds []int64   `toml:"alpha_seeds"`
 }
 
 // LiTask is one dataset and network of Li et al.'s experiment and the
@@ -75,6 +71,10 @@ type LiTask struct {
 	Layers []string `toml:"layers"`
 	// Controls lists the regularizers (roles.Li; default all five).
 	Controls []roles.Role `toml:"controls"`
+	// Alphas is the α sweep of the supplement: Neural (model) trained at
+	// each α (besides the recipe's) with AlphaSeeds (default: the Li seeds).
+	Alphas     []float64 `toml:"alphas"`
+	AlphaSeeds []int64   `toml:"alpha_seeds"`
 }
 
 // PaperLi is Li et al.'s setting without tasks: the recipe of §4.1, the
@@ -125,9 +125,9 @@ func (c Config) liSeeds() []int64 {
 	return c.Seeds
 }
 
-func (c Config) liAlphaSeeds() []int64 {
-	if len(c.Li.AlphaSeeds) > 0 {
-		return c.Li.AlphaSeeds
+func (c Config) liAlphaSeeds(t LiTask) []int64 {
+	if len(t.AlphaSeeds) > 0 {
+		return t.AlphaSeeds
 	}
 	return c.liSeeds()
 }
@@ -136,6 +136,16 @@ func (c Config) liAlphaSeeds() []int64 {
 func (c LiConfig) needs(r roles.Role) bool {
 	for _, t := range c.Tasks {
 		if slices.Contains(t.controls(), r) {
+			return true
+		}
+	}
+	return false
+}
+
+// sweeps reports whether any task has an α sweep.
+func (c LiConfig) sweeps() bool {
+	for _, t := range c.Tasks {
+		if len(t.Alphas) > 0 {
 			return true
 		}
 	}
@@ -157,11 +167,6 @@ func (c Config) validateLi() error {
 	for _, s := range li.Noise {
 		if s < 0 || math.IsNaN(s) || math.IsInf(s, 0) {
 			return fmt.Errorf("[li]: noise level %v must be finite and not negative", s)
-		}
-	}
-	for _, a := range li.Alphas {
-		if !(a > 0) || math.IsInf(a, 0) {
-			return fmt.Errorf("[li]: alpha %v of the sweep must be positive and finite", a)
 		}
 	}
 	names := map[string]bool{}
@@ -186,11 +191,16 @@ func (c Config) validateLi() error {
 				return fmt.Errorf("[[li.task]] %s: [data]: %w", t.Name, err)
 			}
 		}
+		for _, a := range t.Alphas {
+			if !(a > 0) || math.IsInf(a, 0) {
+				return fmt.Errorf("[[li.task]] %s: alpha %v of the sweep must be positive and finite", t.Name, a)
+			}
+		}
 		if t.TrainLimit < 0 || t.ValidationLimit < 0 {
 			return fmt.Errorf("[[li.task]] %s: train_limit %d and validation_limit %d must not be negative", t.Name, t.TrainLimit, t.ValidationLimit)
 		}
 	}
-	neural := li.needs(roles.LiNeuralModel) || li.needs(roles.LiNeuralData) || li.needs(roles.LiShuffle) || li.needs(roles.LiVGG) || len(li.Alphas) > 0
+	neural := li.needs(roles.LiNeuralModel) || li.needs(roles.LiNeuralData) || li.needs(roles.LiShuffle) || li.needs(roles.LiVGG) || li.sweeps()
 	if neural && !c.Mouse.Used() {
 		return fmt.Errorf("[li]: the neural regularizers need mouse recordings: give [mouse] recordings or [mouse.simulate] images")
 	}
@@ -274,7 +284,7 @@ func (p *Plan) addLi(c Config, l layout) *Job {
 			p.add(&Job{Name: "simulate the mouse V1 recordings", Output: rec, run: func(r *runner) error { return r.simulateMouse(rec) }})
 		}
 		pred := l.mousePredictor()
-		needModel := li.needs(roles.LiNeuralModel) || li.needs(roles.LiShuffle) || li.needs(roles.LiVGG) || len(li.Alphas) > 0
+		needModel := li.needs(roles.LiNeuralModel) || li.needs(roles.LiShuffle) || li.needs(roles.LiVGG) || li.sweeps()
 		if needModel {
 			p.add(&Job{Name: "train the mouse denoising predictor", Inputs: recInputs, Output: filepath.Join(pred, checkpoint.ModelFile), Dir: pred,
 				Seed: c.Mouse.Predictor.Seed, Epochs: c.Mouse.Predictor.Recipe.Stopping.MaxEpochs,
@@ -330,8 +340,8 @@ func (p *Plan) addLi(c Config, l layout) *Job {
 				addModel(task, role, li.Recipe.Alpha, seed, l.liModel(task.Name, role, seed), string(role))
 			}
 		}
-		for _, alpha := range li.Alphas {
-			for _, seed := range c.liAlphaSeeds() {
+		for _, alpha := range task.Alphas {
+			for _, seed := range c.liAlphaSeeds(task) {
 				if c.liSweepReuses(task, alpha, seed) {
 					continue
 				}
@@ -547,8 +557,8 @@ func (r *runner) writeLiReport(l layout) error {
 				return err
 			}
 		}
-		for _, alpha := range c.Li.Alphas {
-			if err := read(task, roles.LiNeuralModel, alpha, true, c.liAlphaSeeds(), func(s int64) string {
+		for _, alpha := range task.Alphas {
+			if err := read(task, roles.LiNeuralModel, alpha, true, c.liAlphaSeeds(task), func(s int64) string {
 				if c.liSweepReuses(task, alpha, s) {
 					return l.liModel(task.Name, roles.LiNeuralModel, s)
 				}

@@ -160,8 +160,6 @@ max_epochs = 1
 
 [li]
 noise = [0, 0.1]
-alphas = [2]
-alpha_seeds = [1]
 
 [li.recipe]
 epochs = 1
@@ -170,6 +168,8 @@ stimulus_batch = 8
 
 [[li.task]]
 name = "tiny"
+alphas = [2]
+alpha_seeds = [1]
 
 [li.task.resnet]
 depth = 18
