@@ -18,6 +18,11 @@ import (
 // level k depends only on (seed, k, i), so every model sees the same noisy
 // images. batch images are classified at a time.
 func GaussianNoise(ctx context.Context, clf *predict.Classifier, set data.Set, levels []float64, seed uint64, batch, workers int) ([]float64, error) {
+	return gaussianNoise(ctx, clf, clf.Info.Normalize, set, levels, seed, batch, workers)
+}
+
+// gaussianNoise is GaussianNoise for any predictor with normalization norm.
+func gaussianNoise(ctx context.Context, clf predictor, norm data.Normalize, set data.Set, levels []float64, seed uint64, batch, workers int) ([]float64, error) {
 	for _, s := range levels {
 		if s < 0 || math.IsNaN(s) || math.IsInf(s, 0) {
 			return nil, fmt.Errorf("gaussian noise: level %v must be finite and not negative", s)
@@ -29,14 +34,13 @@ func GaussianNoise(ctx context.Context, clf *predict.Classifier, set data.Set, l
 	}
 	correct := make([]int, len(levels))
 	total := 0
-	norm := clf.Info.Normalize
 	var x []float32
 	for b, err := range loader.Epoch(ctx, 0) {
 		if err != nil {
 			return nil, err
 		}
 		size := b.H * b.W
-		x = append(x[:0], b.X...)
+		x = append(x[:0], b.X...) // sized like the batch; filled per level
 		for k, sigma := range levels {
 			for i := range b.N {
 				img := x[i*size : (i+1)*size]
