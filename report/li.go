@@ -209,24 +209,41 @@ func LiTable(r LiResults, sums []LiSummary) string {
 	return b.String()
 }
 
-// liColor is the colour of a regularizer in the figures.
-func liColor(s LiSummary, i int) color.RGBA {
+// liColors gives every row of a task its colour, the same in both
+// figures: the regularizers their own, sweep points the extra colours in
+// order.
+func liColors(rows []LiSummary) map[string]color.RGBA {
+	out := map[string]color.RGBA{}
+	extra := 0
+	for _, s := range rows {
+		c, ok := liColor(s)
+		if !ok {
+			c = extraColors()[extra%len(extraColors())]
+			extra++
+		}
+		out[s.Label()] = c
+	}
+	return out
+}
+
+// liColor is the colour of a regularizer in the figures (none for a sweep
+// point).
+func liColor(s LiSummary) (color.RGBA, bool) {
 	if !s.Sweep {
 		switch s.Role {
 		case roles.LiNone:
-			return rgb(0x000000)
+			return rgb(0x000000), true
 		case roles.LiNeuralModel:
-			return rgb(0xe31e1b)
+			return rgb(0xe31e1b), true
 		case roles.LiNeuralData:
-			return rgb(0xff7f00)
+			return rgb(0xff7f00), true
 		case roles.LiShuffle:
-			return rgb(0xfb9a99)
+			return rgb(0xfb9a99), true
 		case roles.LiVGG:
-			return rgb(0x2578b3)
+			return rgb(0x2578b3), true
 		}
 	}
-	extra := extraColors()
-	return extra[i%len(extra)]
+	return color.RGBA{}, false
 }
 
 // LiFigures renders, per task, Fig. 4 (accuracy against the noise level,
@@ -256,7 +273,8 @@ func liNoiseFigure(task string, rows []LiSummary) (Figure, error) {
 	p.X.Label.Text = "noise σ (pixels in [0, 1])"
 	p.Y.Label.Text = "test accuracy (%)"
 	l := newLegend()
-	for i, s := range rows {
+	colors := liColors(rows)
+	for _, s := range rows {
 		xs := s.Evals[0].Noise
 		pts := make(plotter.XYs, len(xs))
 		for k := range xs {
@@ -266,7 +284,7 @@ func liNoiseFigure(task string, rows []LiSummary) (Figure, error) {
 		if err != nil {
 			return Figure{}, err
 		}
-		col := liColor(s, i)
+		col := colors[s.Label()]
 		line.Color, marks.Color = col, col
 		line.Width = vg.Points(1.5)
 		marks.Shape = draw.CircleGlyph{}
@@ -301,6 +319,7 @@ func liGammaFigure(task string, rows []LiSummary) (Figure, bool, error) {
 		return Figure{}, false, nil
 	}
 	layers := with[0].Evals[0].Layers
+	colors := liColors(rows)
 	p := newPlot("Learned layer weights γ, " + task)
 	p.Y.Label.Text = "γ (mean over seeds)"
 	p.Y.Min, p.Y.Max = 0, 1
@@ -311,7 +330,7 @@ func liGammaFigure(task string, rows []LiSummary) (Figure, bool, error) {
 		if err != nil {
 			return Figure{}, false, err
 		}
-		bars.Color = liColor(s, i)
+		bars.Color = colors[s.Label()]
 		bars.LineStyle.Width = 0
 		bars.Offset = w * vg.Length(float64(i)-float64(len(with)-1)/2)
 		p.Add(bars)
