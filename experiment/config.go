@@ -196,8 +196,12 @@ func (c Config) Validate() error {
 			return fmt.Errorf("[data]: root must name the extracted tiny-imagenet-200 folder")
 		}
 	case data.DatasetFashionMNIST:
+	case data.DatasetCIFAR10, data.DatasetCIFAR100:
+		if c.Data.Root == "" {
+			return fmt.Errorf("[data]: root must name the %s folder (cifar-10-batches-bin, cifar-10-batches-py, cifar-100-binary or cifar-100-python)", c.Data.Dataset)
+		}
 	default:
-		return fmt.Errorf("[data]: dataset %q must be %q or %q", c.Data.Dataset, data.DatasetTinyImageNet, data.DatasetFashionMNIST)
+		return fmt.Errorf("[data]: dataset %q must be %q, %q, %q or %q", c.Data.Dataset, data.DatasetTinyImageNet, data.DatasetFashionMNIST, data.DatasetCIFAR10, data.DatasetCIFAR100)
 	}
 	if c.Data.Pad < 0 || c.Data.TrainLimit < 0 || c.Data.ValidationLimit < 0 || c.Data.TestLimit < 0 {
 		return fmt.Errorf("[data]: pad and limits must not be negative")

@@ -187,8 +187,15 @@ func (c Config) validateLi() error {
 			}
 		}
 		if t.Data != nil {
-			if _, err := (data.Spec{Dataset: t.Data.Dataset, Root: t.Data.Root}).Normalization(); err != nil {
-				return fmt.Errorf("[[li.task]] %s: [data]: %w", t.Name, err)
+			switch t.Data.Dataset {
+			case data.DatasetFashionMNIST:
+			case data.DatasetTinyImageNet, data.DatasetCIFAR10, data.DatasetCIFAR100:
+				if t.Data.Root == "" {
+					return fmt.Errorf("[[li.task]] %s: [data]: root must name the %s folder", t.Name, t.Data.Dataset)
+				}
+			default:
+				return fmt.Errorf("[[li.task]] %s: [data]: unknown dataset %q (known: %s, %s, %s, %s)", t.Name, t.Data.Dataset,
+					data.DatasetFashionMNIST, data.DatasetTinyImageNet, data.DatasetCIFAR10, data.DatasetCIFAR100)
 			}
 		}
 		for _, a := range t.Alphas {

@@ -229,3 +229,36 @@ input_channels = 1
 		}
 	}
 }
+
+// TestLiPreset checks li2019.toml: grayscale CIFAR-10 with ResNet-18 and
+// every control plus the α sweep, CIFAR-100 with ResNet-34 and three
+// controls, five seeds, Li's recipe.
+func TestLiPreset(t *testing.T) {
+	c, err := Load("li2019")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPlan(c, "/runs/li2019")
+	if err != nil {
+		t.Fatal(err)
+	}
+	train := map[string]int{}
+	for _, j := range p.Jobs {
+		if f := strings.Fields(j.Name); len(f) > 3 && f[0] == "train" && f[1] == "li" {
+			train[f[2]]++
+		}
+	}
+	if train["cifar10-resnet18"] != 5*5+4*3 || train["cifar100-resnet34"] != 3*5 || len(c.Seeds) != 5 {
+		t.Errorf("trainings per task %v with seeds %v; want 37 and 15 with five seeds", train, c.Seeds)
+	}
+	r := c.Li.Recipe
+	if r.Epochs != 40 || r.Batch != 64 || r.StimulusBatch != 64 || r.Alpha != 20 || r.Optimizer.LR != 0.1 || r.Schedule != (recipes.StepConfig{Factor: 0.3, Every: 4, Reset: 20}) {
+		t.Errorf("recipe %+v, want Li's", r)
+	}
+	if c.Li.Tasks[0].ResNet.Depth != 18 || c.Li.Tasks[1].ResNet.Depth != 34 || c.Li.Tasks[1].ResNet.Classes != 100 || c.Li.Tasks[1].Data.Dataset != "cifar100" {
+		t.Errorf("tasks %+v", c.Li.Tasks)
+	}
+	if got := c.Li.Tasks[0].Head().Layers; len(got) != 5 || got[0] != "conv1" || got[1] != "layer1" {
+		t.Errorf("ResNet-18 head layers %v, want the stem and the four stages", got)
+	}
+}
