@@ -117,7 +117,7 @@ func (t LiTask) controls() []roles.Role {
 	return t.Controls
 }
 
-// seeds are the regularizers' seeds.
+// liSeeds are the regularizers' seeds.
 func (c Config) liSeeds() []int64 {
 	if len(c.Li.Seeds) > 0 {
 		return c.Li.Seeds
@@ -125,6 +125,7 @@ func (c Config) liSeeds() []int64 {
 	return c.Seeds
 }
 
+// liAlphaSeeds are the seeds of a task's α sweep.
 func (c Config) liAlphaSeeds(t LiTask) []int64 {
 	if len(t.AlphaSeeds) > 0 {
 		return t.AlphaSeeds
@@ -132,7 +133,7 @@ func (c Config) liAlphaSeeds(t LiTask) []int64 {
 	return c.liSeeds()
 }
 
-// liNeeds reports whether any task trains the control.
+// needs reports whether any task trains the control.
 func (c LiConfig) needs(r roles.Role) bool {
 	for _, t := range c.Tasks {
 		if slices.Contains(t.controls(), r) {
