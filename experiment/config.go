@@ -46,6 +46,9 @@ type Config struct {
 	// Analysis is Safarani et al.'s §4: constrained reconstruction and
 	// saliency (experiment/analysis.go); off unless it names images.
 	Analysis analysis.Config `toml:"analysis"`
+	// Li is the machine side of Li et al. 2019: similarity-regularized
+	// classifiers and their controls (li.go).
+	Li LiConfig `toml:"li"`
 }
 
 // ResponsesConfig says how the co-training targets are made.
@@ -133,6 +136,7 @@ func Paper() Config {
 
 		Adversarial: PaperAdversarial(),
 		Analysis:    PaperAnalysis(),
+		Li:          PaperLi(),
 	}
 }
 
@@ -202,8 +206,12 @@ func (c Config) Validate() error {
 			return fmt.Errorf("[data]: root must name the extracted tiny-imagenet-200 folder")
 		}
 	case data.DatasetFashionMNIST:
+	case data.DatasetCIFAR10, data.DatasetCIFAR100:
+		if c.Data.Root == "" {
+			return fmt.Errorf("[data]: root must name the %s folder (cifar-10-batches-bin, cifar-10-batches-py, cifar-100-binary or cifar-100-python)", c.Data.Dataset)
+		}
 	default:
-		return fmt.Errorf("[data]: dataset %q must be %q or %q", c.Data.Dataset, data.DatasetTinyImageNet, data.DatasetFashionMNIST)
+		return fmt.Errorf("[data]: dataset %q must be %q, %q, %q or %q", c.Data.Dataset, data.DatasetTinyImageNet, data.DatasetFashionMNIST, data.DatasetCIFAR10, data.DatasetCIFAR100)
 	}
 	if c.Data.Pad < 0 || c.Data.TrainLimit < 0 || c.Data.ValidationLimit < 0 || c.Data.TestLimit < 0 {
 		return fmt.Errorf("[data]: pad and limits must not be negative")
@@ -219,7 +227,7 @@ func (c Config) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return c.validateLi()
 }
 
 // needsV1 reports whether any model of the experiment needs V1 data.

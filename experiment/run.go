@@ -87,6 +87,8 @@ type runner struct {
 	splits *Splits
 	rec    map[string]*recordings.Recordings
 	read   func(path string) ([]byte, error) // the evaluation results
+	// liSplits holds the classification data of Li et al.'s tasks.
+	liSplits map[string]*Splits
 }
 
 func (r *runner) data() (*Splits, error) {
