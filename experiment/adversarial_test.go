@@ -41,7 +41,7 @@ func TestAdversarialPlan(t *testing.T) {
 			t.Errorf("unexpected job %q", n)
 		}
 	}
-	report := p.Jobs[len(p.Jobs)-1]
+	report := reportJob(t, p)
 	for _, j := range p.Jobs {
 		if strings.Contains(j.Name, "adversarial") && !slices.Contains(report.Inputs, j.Output) {
 			t.Errorf("the report does not wait for %s", j.Output)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/cotrain/cotrain/analysis"
 	"github.com/cotrain/cotrain/checkpoint"
+	"github.com/cotrain/cotrain/report"
 )
 
 // TestAnalysisPlan checks that the demo's analysis jobs read the first
@@ -23,7 +24,7 @@ func TestAnalysisPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := p.Jobs[len(p.Jobs)-1]
+	report := reportJob(t, p)
 	for _, tc := range []struct {
 		kind   string
 		models int
@@ -77,4 +78,17 @@ func TestAnalysisConfigErrors(t *testing.T) {
 	if c.Analysis.Used() || c.Analysis.Steps != 8000 || !slices.Equal(c.Analysis.Budgets, analysis.PaperBudgets()) {
 		t.Errorf("defaults: used %v, steps %d, budgets %v", c.Analysis.Used(), c.Analysis.Steps, c.Analysis.Budgets)
 	}
+}
+
+// reportJob returns the job that writes the first paper's results table
+// and report.html.
+func reportJob(t *testing.T, p *Plan) *Job {
+	t.Helper()
+	for _, j := range p.Jobs {
+		if j.Output == filepath.Join(layout{p.Root}.report(), report.ReportHTML) {
+			return j
+		}
+	}
+	t.Fatal("no job writes the report")
+	return nil
 }
