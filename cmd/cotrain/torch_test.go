@@ -42,6 +42,7 @@ func TestImportExport(t *testing.T) {
 		{[]string{"import", "--from", fixtures + "predictor_small.pt", "--arch", "mtl-vgg19bn", "--input", "32", "--out", pred}, "as a predictor mtl-vgg19bn model"},
 		{[]string{"responses", "--predictor", pred, "--images", "tinyimagenet:" + tin + ":test", "--out", filepath.Join(dir, "p.npz")}, ""},
 		{[]string{"eval", "clean", "--checkpoint", vgg, "--data", "tinyimagenet:" + tin + ":test"}, "of 10 images"},
+		{[]string{"eval", "corruptions", "--checkpoint", vgg, "--data", "tinyimagenet:" + tin + ":test", "--corruptions", "gaussian_noise", "--severities", "1", "--out", filepath.Join(dir, "c")}, "gaussian_noise"},
 		{[]string{"eval", "clean", "--checkpoint", mtl, "--data", "tinyimagenet:" + tin + ":test"}, "of 10 images"},
 		{[]string{"responses", "--predictor", mtl, "--images", "tinyimagenet:" + tin + ":test", "--out", filepath.Join(dir, "r.npz")}, ""},
 		{[]string{"export", "--checkpoint", vgg, "--to", filepath.Join(dir, "vgg.safetensors")}, "118 tensors"},
