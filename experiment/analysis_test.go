@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/cotrain/cotrain/analysis"
 	"github.com/cotrain/cotrain/checkpoint"
+	"github.com/cotrain/cotrain/report"
 )
 
 // TestAnalysisPlan checks that the demo's analysis jobs read the first
@@ -23,7 +25,10 @@ func TestAnalysisPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	report := p.Jobs[len(p.Jobs)-1]
+	report, err := p.reportJob()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		kind   string
 		models int
@@ -53,6 +58,17 @@ func TestAnalysisPlan(t *testing.T) {
 	if _, err := p.Analysis("nonsense"); err == nil {
 		t.Error("an unknown analysis was found")
 	}
+}
+
+// reportJob is the job that writes report.html (the Li et al. report may
+// come after it).
+func (p *Plan) reportJob() (*Job, error) {
+	for _, j := range p.Jobs {
+		if j.Output == filepath.Join(filepath.Dir(p.TableFile()), report.ReportHTML) {
+			return j, nil
+		}
+	}
+	return nil, fmt.Errorf("no job writes %s", report.ReportHTML)
 }
 
 // TestAnalysisConfigErrors checks the [analysis] errors a user can make.
