@@ -40,6 +40,10 @@ const (
 	// KindMousePredictor is Li et al.'s denoising predictor: a mouse core
 	// with per-scan readouts, shifter and modulator (RunInfo.Mouse).
 	KindMousePredictor Kind = "mouse-predictor"
+	// KindSimilarity is a classifier trained with Li et al.'s similarity
+	// regularizer (or, without RunInfo.Similarity, its "None" control):
+	// it loads as a classifier.
+	KindSimilarity Kind = "similarity"
 )
 
 // RunInfo is the content of RunFile.
@@ -57,8 +61,11 @@ type RunInfo struct {
 	// Mouse is the head of a mouse predictor: readouts, shifter,
 	// modulator and the behaviour standardization.
 	Mouse *models.MouseHead `json:"mouse,omitempty"`
-	Seed  int64             `json:"seed"`
-	Input [2]int            `json:"input"` // H, W
+	// Similarity is the similarity head of a similarity-regularized
+	// classifier (KindSimilarity): the layers its γ weigh.
+	Similarity *models.SimilarityHead `json:"similarity,omitempty"`
+	Seed       int64                  `json:"seed"`
+	Input      [2]int                 `json:"input"` // H, W
 }
 
 // Network rebuilds the run's classifier.

@@ -12,21 +12,26 @@ const (
 )
 
 // specForms lists the valid spec forms for error messages.
-const specForms = "valid forms: tinyimagenet:<folder>:<split>, fashion-mnist:<split>, fashion-mnist:<folder>:<split>; " +
-	"<split> is train, validation or test (e.g. tinyimagenet:/data/tiny-imagenet-200:validation, fashion-mnist:test)"
+const specForms = "valid forms: tinyimagenet:<folder>:<split>, fashion-mnist:<split>, fashion-mnist:<folder>:<split>, " +
+	"cifar10:<folder>:<split>, cifar100:<folder>:<split>; " +
+	"<split> is train, validation or test (e.g. tinyimagenet:/data/tiny-imagenet-200:validation, fashion-mnist:test, " +
+	"cifar10:/data/cifar-10-batches-bin:test)"
 
 // Spec names a split of a data set on the command line. Its grammar:
 //
 //	spec   = "tinyimagenet:" folder ":" split
 //	       | "fashion-mnist:" [ folder ":" ] split
+//	       | ( "cifar10:" | "cifar100:" ) folder ":" split
 //	split  = "train" | "validation" | "test"
 //
 // The data set name is the text before the first colon and the split the
 // text after the last one; the folder is everything in between, so it may
 // itself hold colons. Tiny ImageNet needs its folder (the extracted
-// tiny-imagenet-200); Fashion-MNIST defaults to FashionMNISTDir.
+// tiny-imagenet-200), CIFAR-10 and CIFAR-100 theirs (any layout OpenCIFAR
+// reads); Fashion-MNIST defaults to FashionMNISTDir.
 type Spec struct {
-	// Dataset is DatasetTinyImageNet or DatasetFashionMNIST.
+	// Dataset is DatasetTinyImageNet, DatasetFashionMNIST,
+	// DatasetCIFAR10 or DatasetCIFAR100.
 	Dataset string
 	// Root is the data set's folder ("" for Fashion-MNIST's default).
 	Root string
@@ -48,6 +53,10 @@ func ParseSpec(s string) (Spec, error) {
 	case DatasetTinyImageNet:
 		if sp.Root == "" {
 			return Spec{}, fmt.Errorf("dataset spec %q names no Tiny ImageNet folder; %s", s, specForms)
+		}
+	case DatasetCIFAR10, DatasetCIFAR100:
+		if sp.Root == "" {
+			return Spec{}, fmt.Errorf("dataset spec %q names no %s folder; %s", s, sp.Dataset, specForms)
 		}
 	case DatasetFashionMNIST:
 		if first < last && sp.Root == "" {
@@ -99,6 +108,8 @@ func (sp Spec) OpenDataset(opt OpenOptions) (Dataset, error) {
 			dir = FashionMNISTDir
 		}
 		return OpenFashionMNIST(dir)
+	case DatasetCIFAR10, DatasetCIFAR100:
+		return OpenCIFAR(sp.Dataset, sp.Root)
 	}
 	return nil, fmt.Errorf("dataset spec %s: unknown data set %q; %s", sp, sp.Dataset, specForms)
 }
@@ -113,13 +124,22 @@ func (sp Spec) Open(opt OpenOptions) (Set, error) {
 }
 
 // Normalization returns the data set's grayscale normalization constants
-// (measured on its training images).
+// (measured on its training images). CIFAR has no published grayscale
+// constants, so for CIFAR-10 and CIFAR-100 they are measured on the
+// folder's training split when asked (CIFAR.GrayNormalization), which
+// reads the folder.
 func (sp Spec) Normalization() (Normalize, error) {
 	switch sp.Dataset {
 	case DatasetTinyImageNet:
 		return Normalize{Mean: TinyImageNetMean, Std: TinyImageNetStd}, nil
 	case DatasetFashionMNIST:
 		return Normalize{Mean: FashionMNISTMean, Std: FashionMNISTStd}, nil
+	case DatasetCIFAR10, DatasetCIFAR100:
+		c, err := OpenCIFAR(sp.Dataset, sp.Root)
+		if err != nil {
+			return Normalize{}, err
+		}
+		return c.GrayNormalization()
 	}
 	return Normalize{}, fmt.Errorf("dataset spec %s: unknown data set %q; %s", sp, sp.Dataset, specForms)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/cotrain/cotrain/analysis"
 	"github.com/cotrain/cotrain/corrupt"
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/metrics"
@@ -42,6 +43,12 @@ type Config struct {
 
 	// Adversarial is Li et al.'s adversarial evaluation (adversarial.go).
 	Adversarial AdversarialConfig `toml:"adversarial"`
+	// Analysis is Safarani et al.'s §4: constrained reconstruction and
+	// saliency (experiment/analysis.go); off unless it names images.
+	Analysis analysis.Config `toml:"analysis"`
+	// Li is the machine side of Li et al. 2019: similarity-regularized
+	// classifiers and their controls (li.go).
+	Li LiConfig `toml:"li"`
 }
 
 // ResponsesConfig says how the co-training targets are made.
@@ -128,6 +135,8 @@ func Paper() Config {
 		Mouse:      PaperMouse(),
 
 		Adversarial: PaperAdversarial(),
+		Analysis:    PaperAnalysis(),
+		Li:          PaperLi(),
 	}
 }
 
@@ -197,8 +206,12 @@ func (c Config) Validate() error {
 			return fmt.Errorf("[data]: root must name the extracted tiny-imagenet-200 folder")
 		}
 	case data.DatasetFashionMNIST:
+	case data.DatasetCIFAR10, data.DatasetCIFAR100:
+		if c.Data.Root == "" {
+			return fmt.Errorf("[data]: root must name the %s folder (cifar-10-batches-bin, cifar-10-batches-py, cifar-100-binary or cifar-100-python)", c.Data.Dataset)
+		}
 	default:
-		return fmt.Errorf("[data]: dataset %q must be %q or %q", c.Data.Dataset, data.DatasetTinyImageNet, data.DatasetFashionMNIST)
+		return fmt.Errorf("[data]: dataset %q must be %q, %q, %q or %q", c.Data.Dataset, data.DatasetTinyImageNet, data.DatasetFashionMNIST, data.DatasetCIFAR10, data.DatasetCIFAR100)
 	}
 	if c.Data.Pad < 0 || c.Data.TrainLimit < 0 || c.Data.ValidationLimit < 0 || c.Data.TestLimit < 0 {
 		return fmt.Errorf("[data]: pad and limits must not be negative")
@@ -206,12 +219,15 @@ func (c Config) Validate() error {
 	if err := c.Adversarial.Validate(c.Seeds); err != nil {
 		return err
 	}
+	if err := c.validateAnalysis(); err != nil {
+		return err
+	}
 	if c.Mouse.Used() {
 		if err := c.Mouse.Validate(); err != nil {
 			return err
 		}
 	}
-	return nil
+	return c.validateLi()
 }
 
 // needsV1 reports whether any model of the experiment needs V1 data.

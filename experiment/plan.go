@@ -37,7 +37,10 @@ type Job struct {
 	// (evaluations, per-epoch metrics, the results table): what a job
 	// table records beside the job's state.
 	Results []string
-	run     func(r *runner) error
+	// Paper is PaperLi2019 for the jobs of Li et al. 2019, empty for those
+	// of Safarani et al. 2021 (Plan.Part).
+	Paper string
+	run   func(r *runner) error
 }
 
 // Status is "done", "started" (a training job with checkpoints) or
@@ -224,14 +227,25 @@ func NewPlan(c Config, root string) (*Plan, error) {
 		}
 	}
 
+	liReport := p.addLi(c, l)
 	var evals []string
 	for _, j := range p.Jobs {
 		if strings.HasPrefix(j.Name, "evaluate ") {
 			evals = append(evals, j.Output)
 		}
 	}
-	p.add(&Job{Name: "write the results table and report.html", Inputs: evals, Output: filepath.Join(l.report(), report.ReportHTML),
-		Results: []string{l.path(ResultsFile), filepath.Join(l.report(), report.TableTXT)}, run: func(r *runner) error { return r.writeReport(l) }})
+	p.addAnalyses(l)
+	evals = append(evals, p.analysisOutputs()...)
+	if len(c.Models) > 0 {
+		p.add(&Job{Name: "write the results table and report.html", Inputs: evals, Output: filepath.Join(l.report(), report.ReportHTML),
+			Results: []string{l.path(ResultsFile), filepath.Join(l.report(), report.TableTXT)}, run: func(r *runner) error { return r.writeReport(l) }})
+	}
+	if liReport != nil {
+		p.add(liReport)
+	}
+	if len(p.Jobs) == 0 {
+		return nil, fmt.Errorf("experiment %q has no models and no [[li.task]]: nothing to run", c.Name)
+	}
 	return p, nil
 }
 
@@ -255,6 +269,19 @@ func (p *Plan) Training(role roles.Role, seed int64) (*Job, error) {
 	}
 	return nil, fmt.Errorf("experiment %q trains no %s with seed %d (its models: %s; seeds %v)",
 		p.Config.Name, role, seed, strings.Join(have, ", "), p.Config.Seeds)
+}
+
+// Part returns the jobs of one paper (PaperLi2019, or "" for Safarani et
+// al. 2021) with the jobs that make their inputs (WithInputs): what runs
+// one paper's experiment alone.
+func (p *Plan) Part(paper string) []*Job {
+	var jobs []*Job
+	for _, j := range p.Jobs {
+		if j.Paper == paper {
+			jobs = append(jobs, j)
+		}
+	}
+	return p.WithInputs(jobs...)
 }
 
 // WithInputs returns the jobs that make the inputs of jobs, transitively,

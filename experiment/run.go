@@ -87,6 +87,8 @@ type runner struct {
 	splits *Splits
 	rec    map[string]*recordings.Recordings
 	read   func(path string) ([]byte, error) // the evaluation results
+	// liSplits holds the classification data of Li et al.'s tasks.
+	liSplits map[string]*Splits
 }
 
 func (r *runner) data() (*Splits, error) {
@@ -410,7 +412,12 @@ func (r *runner) writeReport(l layout) error {
 	if err := writeJSON(l.path(ResultsFile), res); err != nil {
 		return err
 	}
-	if err := report.WriteReport(l.report(), a); err != nil {
+	figs, notes, err := r.analysisFigures(l)
+	if err != nil {
+		return err
+	}
+	a.Notes = append(a.Notes, notes...)
+	if err := report.WriteReportWith(l.report(), a, figs); err != nil {
 		return err
 	}
 	fmt.Fprint(r.out, report.Table(a))

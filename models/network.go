@@ -24,7 +24,7 @@ type Core interface {
 	ScopesThrough(layer string) ([]string, error)
 }
 
-// Network is a classifier: a core with a classification head (VGG today).
+// Network is a classifier: a core with a classification head (VGG, ResNet).
 type Network interface {
 	Core
 	// NumClasses is the number of output classes.

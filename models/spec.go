@@ -16,13 +16,19 @@ const (
 // them; a record without "arch" is a VGG (the only architecture of the
 // first runs).
 type Spec struct {
-	// Arch is ArchVGG or ArchMouse.
+	// Arch is ArchVGG, ArchMouse, ArchResNet18 or ArchResNet34.
 	Arch string
 	// VGG is the configuration when Arch is ArchVGG.
 	VGG VGG
 	// Mouse is the configuration when Arch is ArchMouse.
 	Mouse MouseCore
+	// ResNet is the configuration when Arch is ArchResNet18 or
+	// ArchResNet34 (its Depth agrees with Arch).
+	ResNet ResNet
 }
+
+// known lists the architectures for error messages.
+const known = ArchVGG + ", " + ArchMouse + ", " + ArchResNet18 + ", " + ArchResNet34
 
 // SpecOf returns the Spec of a core or network.
 func SpecOf(c Core) (Spec, error) {
@@ -31,6 +37,8 @@ func SpecOf(c Core) (Spec, error) {
 		return Spec{Arch: ArchVGG, VGG: m}, nil
 	case MouseCore:
 		return Spec{Arch: ArchMouse, Mouse: m}, nil
+	case ResNet:
+		return Spec{Arch: m.Arch(), ResNet: m}, nil
 	}
 	return Spec{}, fmt.Errorf("models: no spec for a %T core", c)
 }
@@ -42,8 +50,13 @@ func (s Spec) Core() (Core, error) {
 		return s.VGG, nil
 	case ArchMouse:
 		return s.Mouse, nil
+	case ArchResNet18, ArchResNet34:
+		if s.ResNet.Arch() != s.Arch {
+			return nil, fmt.Errorf("models: architecture %q with a depth-%d resnet configuration", s.Arch, s.ResNet.Depth)
+		}
+		return s.ResNet, nil
 	}
-	return nil, fmt.Errorf("models: unknown architecture %q (known: %s, %s)", s.Arch, ArchVGG, ArchMouse)
+	return nil, fmt.Errorf("models: unknown architecture %q (known: %s)", s.Arch, known)
 }
 
 // Network returns the classifier the spec describes, or an error if its
@@ -97,6 +110,20 @@ func (s *Spec) UnmarshalJSON(raw []byte) error {
 		return json.Unmarshal(raw, &s.VGG)
 	case ArchMouse:
 		return json.Unmarshal(raw, &s.Mouse)
+	case ArchResNet18, ArchResNet34:
+		if err := json.Unmarshal(raw, &s.ResNet); err != nil {
+			return err
+		}
+		if s.ResNet.Depth == 0 {
+			s.ResNet.Depth = 18
+			if head.Arch == ArchResNet34 {
+				s.ResNet.Depth = 34
+			}
+		}
+		if s.ResNet.Arch() != head.Arch {
+			return fmt.Errorf("models: architecture %q with depth %d", head.Arch, s.ResNet.Depth)
+		}
+		return nil
 	}
-	return fmt.Errorf("models: unknown architecture %q (known: %s, %s)", head.Arch, ArchVGG, ArchMouse)
+	return fmt.Errorf("models: unknown architecture %q (known: %s)", head.Arch, known)
 }

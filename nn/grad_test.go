@@ -108,6 +108,13 @@ func layerGradients(t *testing.T, b backends.Backend) {
 		{"euclidean distance", func(ctx *context.Context, xs []*Node) *Node {
 			return EuclideanDistance(xs[0], xs[1])
 		}, [][]int{{2, 3, 2, 4}, {2, 3, 2, 4}}},
+		{"centred cosines", func(ctx *context.Context, xs []*Node) *Node {
+			return scalarize(CenteredCosines(xs[0]))
+		}, [][]int{{5, 2, 3}}},
+		{"similarity loss", func(ctx *context.Context, xs []*Node) *Node {
+			target := CenteredCosines(graph.Const(xs[0].Graph(), gradcheck.Random(rand.New(rand.NewPCG(3, 4)), 5, 7)))
+			return SimilarityLoss(CenteredCosines(xs[0]), target, 0.01)
+		}, [][]int{{5, 6}}},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,7 +29,7 @@ type Classifier struct {
 // LoadClassifier loads the classifier trained in dir (its run.json and
 // model.npz): a Baseline, an Oracle or a co-trained model.
 func LoadClassifier(b backends.Backend, dir string) (*Classifier, error) {
-	info, g, err := checkpoint.LoadRun(dir, checkpoint.KindClassifier, checkpoint.KindMTL)
+	info, g, err := checkpoint.LoadRun(dir, checkpoint.KindClassifier, checkpoint.KindMTL, checkpoint.KindSimilarity)
 	if err != nil {
 		return nil, err
 	}

@@ -81,6 +81,11 @@ type loop struct {
 	stopping   StoppingConfig
 	dtype      dtypes.DType
 	objective  string // the monitored metric's name, for messages
+	// steps, if set, fixes every epoch's learning rate (a step schedule
+	// instead of the plateau): the run lasts stopping.MaxEpochs epochs, no
+	// best weights are restored, and the model file holds the weights after
+	// the last epoch.
+	steps func(epoch int) float64
 }
 
 // LoopResult summarizes a finished run.
@@ -196,6 +201,11 @@ func (l *loop) run(ctx context.Context, env Env, g *gctx.Context, t trainer) (*L
 		}
 		epoch := st.Epoch + 1
 		start := time.Now()
+		if l.steps != nil {
+			if err := nn.SetLearningRate(g, l.dtype, l.steps(epoch)); err != nil {
+				return nil, err
+			}
+		}
 		bar := newBar(env, fmt.Sprintf("epoch %d", epoch))
 		metrics, err := t.epoch(ctx, epoch, bar.update)
 		if err != nil {
@@ -227,6 +237,9 @@ func (l *loop) run(ctx context.Context, env Env, g *gctx.Context, t trainer) (*L
 			newLR, _ = st.Plateau.Step(obj)
 		}
 		improved, action := st.Stopping.Observe(obj)
+		if l.steps != nil && action == nn.RestoreBest {
+			action = nn.Continue
+		}
 		if action == nn.RestoreBest && !l.stopping.OriginalSchedule {
 			newLR, _ = st.Plateau.Reduce()
 		}
@@ -260,10 +273,15 @@ func (l *loop) run(ctx context.Context, env Env, g *gctx.Context, t trainer) (*L
 	return l.finish(st, g)
 }
 
-// finish restores the best weights and writes the model file.
+// finish restores the best weights (with a step schedule: the last
+// epoch's) and writes the model file.
 func (l *loop) finish(st *runState, g *gctx.Context) (*LoopResult, error) {
-	if err := checkpoint.Load(l.path(st.Best), g); err != nil {
-		return nil, fmt.Errorf("restoring the best model: %w", err)
+	final := st.Best
+	if l.steps != nil {
+		final = st.Latest
+	}
+	if err := checkpoint.Load(l.path(final), g); err != nil {
+		return nil, fmt.Errorf("restoring the final model: %w", err)
 	}
 	if err := checkpoint.Save(l.path(checkpoint.ModelFile), g, checkpoint.Model); err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 // Package roles names the roles models play in cotrain's experiments: the
 // six models of Safarani et al. 2021 Table 1 (the Baseline, the Monkey
-// Predictor, the Oracle and the three co-trained models). It is the one
+// Predictor, the Oracle and the three co-trained models) and the
+// regularizers of Li et al. 2019 Fig. 4 (li.go). It is the one
 // vocabulary the experiment files, the job plan, the command line and the
 // report share.
 package roles
@@ -73,6 +74,9 @@ func (r Role) Title() string {
 	case MTLShuffled:
 		return "MTL-Shuffled"
 	}
+	if t, ok := liTitle(r); ok {
+		return t
+	}
 	return string(r)
 }
 
@@ -83,7 +87,7 @@ func (r Role) IsMTL() bool { return r == MTLMonkey || r == MTLOracle || r == MTL
 func (r Role) Classifies() bool { return r != MonkeyPredictor }
 
 // NeedsV1 reports whether making the role's model needs V1 recordings.
-func (r Role) NeedsV1() bool { return r != Baseline && r != Oracle && r != Other }
+func (r Role) NeedsV1() bool { return r != Baseline && r != Oracle && r != Other && !r.IsLi() }
 
 // Needs lists the roles whose models the role's jobs read, besides the
 // Baseline every classifier is compared with.

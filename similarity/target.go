@@ -27,9 +27,15 @@ const (
 	// KindOracle is S_oracle (Eq. 3): the mean similarity over all pairs of
 	// repeats of two oracle images.
 	KindOracle Kind = "oracle"
+	// KindFeatures is the similarity of a network layer's features (Li et
+	// al.'s "VGG" control: VGG-19's conv3_1), computed like S_data with the
+	// layer's units as the neurons.
+	KindFeatures Kind = "features"
 )
 
-func (k Kind) valid() bool { return k == KindModel || k == KindData || k == KindOracle }
+func (k Kind) valid() bool {
+	return k == KindModel || k == KindData || k == KindOracle || k == KindFeatures
+}
 
 // Tolerances Load applies to a stored matrix: |S_ij − S_ji| ≤ symmetryTol,
 // |S_ii − 1| ≤ diagonalTol and |S_ij| ≤ 1 + rangeTol.
@@ -132,7 +138,7 @@ func (t *Target) Validate() error {
 		return fmt.Errorf("image_ids has %d entries for %d images", len(t.ImageIDs), n)
 	}
 	if !t.Meta.Kind.valid() {
-		return fmt.Errorf("kind %q is not one of model, data, oracle", t.Meta.Kind)
+		return fmt.Errorf("kind %q is not one of model, data, oracle, features", t.Meta.Kind)
 	}
 	for i := 0; i < n; i++ {
 		row := t.S[i*n : (i+1)*n]

@@ -25,7 +25,7 @@ func benchCommand(mode string) command {
 	return command{
 		name:    "bench " + mode,
 		summary: "throughput of " + what + " vs PyTorch",
-		usage:   "[--arch vgg19bn] [--input 64] [--batch 32] [--steps 8] [--backend B] [--threads N]",
+		usage:   "[--arch vgg19bn|resnet18|resnet34] [--width W] [--channels C] [--input 64] [--batch 32] [--steps 8] [--backend B] [--threads N]",
 		help: fmt.Sprintf(`Times %s of the model on cotrain's backend and, in the
 same invocation, of the same model, batch and thread count in PyTorch
 (Debian's python3-torch, run with /usr/bin/python3). The two alternate
@@ -33,9 +33,11 @@ single steps after one warm-up step each, so both see the same machine.
 Prints images/s, achieved GFLOP/s and the ratio cotrain / PyTorch (from the
 median step times, and the median of paired step ratios).`, what),
 		flags: func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
-			arch := fs.String("arch", "vgg19bn", "architecture: vgg19bn, or an experiment's [model] with --config")
+			arch := fs.String("arch", "vgg19bn", "architecture: vgg19bn, resnet18, resnet34, or an experiment's [model] with --config")
 			config := fs.String("config", "", "experiment file whose [model] to time")
-			classes := fs.Int("classes", 200, "number of classes")
+			classes := fs.Int("classes", 200, "number of classes (default 10 for a resnet)")
+			width := fs.Int("width", 64, "resnet: channels of the stem and first stage")
+			channels := fs.Int("channels", 3, "resnet: input channels (1 grayscale, 3 RGB)")
 			input := fs.Int("input", 64, "image side")
 			batch := fs.Int("batch", 32, "batch size")
 			steps := fs.Int("steps", 8, "timed steps per framework")
@@ -44,15 +46,25 @@ median step times, and the median of paired step ratios).`, what),
 			noRef := fs.Bool("no-reference", false, "time cotrain only, and report its resident memory")
 			backend := backendFlag(fs)
 			return func(ctx context.Context, args []string, w io.Writer) error {
-				m := models.VGG19BN(*classes)
-				if *config != "" {
+				var m models.Network = models.VGG19BN(*classes)
+				switch {
+				case *config != "":
 					cfg, err := loadConfig(*config)
 					if err != nil {
 						return err
 					}
 					m = cfg.Model
-				} else if *arch != "vgg19bn" {
-					return usagef("unknown --arch %q", *arch)
+				case *arch == models.ArchResNet18 || *arch == models.ArchResNet34:
+					n := *classes
+					if !flagSet(fs, "classes") {
+						n = 10
+					}
+					m = resnetFlags(*arch, *width, n, *channels)
+				case *arch != "vgg19bn":
+					return usagef("unknown --arch %q (known: vgg19bn, resnet18, resnet34)", *arch)
+				}
+				if err := m.Validate(); err != nil {
+					return usagef("%v", err)
 				}
 				b, err := backend()
 				if err != nil {
@@ -64,7 +76,7 @@ median step times, and the median of paired step ratios).`, what),
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(w, "%s, %d×%d input, batch %d, %d timed steps, %.2f GFLOP per image\n", mode, *input, *input, *batch, *steps, flops/1e9)
+				fmt.Fprintf(w, "%s %s, %d×%d input, batch %d, %d timed steps, %.2f GFLOP per image\n", describeNetwork(m), mode, *input, *input, *batch, *steps, flops/1e9)
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "framework\timages/s\tGFLOP/s\tmedian step")
 				row := func(r bench.Result) {
@@ -115,4 +127,19 @@ func printResident(w io.Writer, rss []int64) {
 		}
 	}
 	fmt.Fprintf(w, "; peak %.0f\n", mib(slices.Max(rss)))
+}
+
+// flagSet reports whether the flag name was given on the command line.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// describeNetwork names a benchmarked network in one phrase.
+func describeNetwork(m models.Network) string {
+	if r, ok := m.(models.ResNet); ok {
+		return fmt.Sprintf("%s (width %d, %d input channels, %d classes)", r.Arch(), r.Width, r.InputChannels, r.Classes)
+	}
+	return fmt.Sprintf("vgg (%d classes)", m.NumClasses())
 }

@@ -65,23 +65,61 @@ func demoCommand() command {
 	return command{
 		name:    "demo",
 		summary: "run the built-in demo experiment (what make demo runs)",
-		usage:   "[--plan] [--out DIR] [--backend B]",
-		help: `Runs the embedded demo experiment (cotrain run demo): the paper's six
-models on Fashion-MNIST with a simulated V1 population, sized for a
-two-core machine. See "cotrain run --help".`,
+		usage:   "[--plan] [--out DIR] [--backend B] [safarani2021 | li2019]",
+		help: `Runs the embedded demo experiment (cotrain run demo): Safarani et al.'s
+six models on Fashion-MNIST with a simulated V1 population, and Li et
+al.'s similarity-regularized ResNets with a simulated mouse V1, sized for
+a two-core machine. "cotrain demo safarani2021" or "cotrain demo li2019"
+runs one paper's part alone (with the jobs it needs: Li's VGG control
+reads the first paper's Baseline). See "cotrain run --help".`,
 		flags: func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 			plan := fs.Bool("plan", false, "print the plan and exit")
 			out := fs.String("out", "", "output folder (default runs/demo)")
 			backend := backendFlag(fs)
 			workers := workersFlag(fs)
 			return func(ctx context.Context, args []string, w io.Writer) error {
-				if len(args) > 0 {
-					return usagef("unexpected arguments %q", args)
+				switch len(args) {
+				case 0:
+					return runExperiment(ctx, "demo", *out, *plan, backend, *workers, w)
+				case 1:
+					if _, ok := experiment.Papers()[args[0]]; !ok {
+						return usagef("unknown part %q: give safarani2021 or li2019", args[0])
+					}
+					return runPart(ctx, args[0], *out, *plan, backend, *workers, w)
 				}
-				return runExperiment(ctx, "demo", *out, *plan, backend, *workers, w)
+				return usagef("unexpected arguments %q", args)
 			}
 		},
 	}
+}
+
+// runPart runs one paper's part of the demo.
+func runPart(ctx context.Context, part, out string, planOnly bool, backend backendOpener, workers int, w io.Writer) error {
+	plan, text, err := openPlan("demo", out)
+	if err != nil {
+		return err
+	}
+	if planOnly {
+		sub := *plan
+		sub.Jobs = plan.Part(experiment.Papers()[part])
+		sub.Print(w)
+		return nil
+	}
+	if err := experiment.SaveText(plan.Root, text); err != nil {
+		return err
+	}
+	b, err := backend()
+	if err != nil {
+		return err
+	}
+	defer printProfile(b, os.Stderr)
+	start := time.Now()
+	fmt.Fprintf(os.Stderr, "running the %s part of experiment %q on %s into %s\n", part, plan.Config.Name, describe(b), plan.Root)
+	if err := plan.RunPart(ctx, recipes.Env{Backend: b, Progress: os.Stderr, Workers: workers}, w, part); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "wall-clock %s on %s\n", time.Since(start).Round(time.Second), b.Name())
+	return nil
 }
 
 // openPlan reads an experiment and plans it into out (default

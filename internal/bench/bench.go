@@ -33,7 +33,7 @@ import (
 	"github.com/cotrain/cotrain/nn"
 )
 
-//go:embed torch_vgg.py
+//go:embed torch_ref.py
 var torchScript []byte
 
 // Mode is what is timed.
@@ -51,8 +51,10 @@ const (
 
 // Options configure a benchmark.
 type Options struct {
-	Mode    Mode
-	Model   models.VGG
+	Mode Mode
+	// Model is a models.VGG or a models.ResNet (the architectures the
+	// PyTorch reference builds).
+	Model   models.Network
 	Input   int // image side
 	Batch   int
 	Steps   int // timed steps of each framework, after one warm-up step each
@@ -85,13 +87,57 @@ type Comparison struct {
 }
 
 // FLOPs returns the floating-point operations per image: 2 per multiply-add
-// of every convolution (the 1×1 readout included); a training step counts
-// 3× the forward pass (forward, and the gradients with respect to inputs
-// and to weights).
-func FLOPs(m models.VGG, input int, mode Mode) (float64, error) {
+// of every convolution (the 1×1 readout and shortcuts included) and of a
+// linear head; a training step counts 3× the forward pass (forward, and the
+// gradients with respect to inputs and to weights).
+func FLOPs(m models.Network, input int, mode Mode) (float64, error) {
 	if _, _, err := m.Summary(input); err != nil {
 		return 0, err
 	}
+	var macs float64
+	switch m := m.(type) {
+	case models.VGG:
+		macs = vggMACs(m, input)
+	case models.ResNet:
+		macs = resnetMACs(m, input)
+	default:
+		return 0, fmt.Errorf("bench: no FLOP count for a %T", m)
+	}
+	f := 2 * macs
+	switch mode {
+	case Train:
+		f *= 3
+	case Attack:
+		f *= 2 // forward and the input gradient, no weight gradients
+	}
+	return f, nil
+}
+
+// resnetMACs counts the multiply-adds of a ResNet's convolutions and head.
+func resnetMACs(m models.ResNet, input int) float64 {
+	h, c := input, m.InputChannels
+	macs := float64(h*h) * float64(9*c*m.Width)
+	c = m.Width
+	for s, n := range m.Blocks() {
+		out := m.Width << s
+		for b := range n {
+			stride := 1
+			if b == 0 && s > 0 {
+				stride = 2
+			}
+			oh := (h-1)/stride + 1
+			macs += float64(oh*oh) * float64(9*c*out+9*out*out)
+			if stride != 1 || c != out {
+				macs += float64(oh*oh) * float64(c*out)
+			}
+			h, c = oh, out
+		}
+	}
+	return macs + float64(c*m.Classes)
+}
+
+// vggMACs counts the multiply-adds of a VGG's convolutions and readout.
+func vggMACs(m models.VGG, input int) float64 {
 	var macs float64
 	h, c := input, m.InputChannels
 	for _, stage := range m.Stages {
@@ -105,15 +151,7 @@ func FLOPs(m models.VGG, input int, mode Mode) (float64, error) {
 		macs += float64(h*h) * float64(c*w)
 		c = w
 	}
-	macs += float64(h*h) * float64(c*m.Classes)
-	f := 2 * macs
-	switch mode {
-	case Train:
-		f *= 3
-	case Attack:
-		f *= 2 // forward and the input gradient, no weight gradients
-	}
-	return f, nil
+	return macs + float64(h*h)*float64(c*m.Classes)
 }
 
 func summarize(framework string, times []time.Duration, flops float64, batch int) Result {
@@ -167,7 +205,7 @@ func cotrainStepper(b backends.Backend, o Options) (stepper, error) {
 	}
 	labels := make([]int32, o.Batch)
 	for i := range labels {
-		labels[i] = int32(i % o.Model.Classes)
+		labels[i] = int32(i % o.Model.NumClasses())
 	}
 	xt := tensors.FromFlatDataAndDimensions(x, o.Batch, o.Input, o.Input, 1)
 	lt := tensors.FromFlatDataAndDimensions(labels, o.Batch)
@@ -200,7 +238,7 @@ func attackStepper(b backends.Backend, mctx *gctx.Context, o Options) (stepper, 
 	labels := make([]int32, o.Batch)
 	eps, alpha := make([]float32, o.Batch), make([]float32, o.Batch)
 	for i := range labels {
-		labels[i], eps[i], alpha[i] = int32(i%o.Model.Classes), 0.03, 0.01
+		labels[i], eps[i], alpha[i] = int32(i%o.Model.NumClasses()), 0.03, 0.01
 	}
 	x := x0
 	return func() (time.Duration, error) {
@@ -233,13 +271,17 @@ func startTorch(ctx context.Context, o Options) (*torchProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	script := filepath.Join(dir, "torch_vgg.py")
+	script := filepath.Join(dir, "torch_ref.py")
 	if err := os.WriteFile(script, torchScript, 0o644); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	cfg, err := json.Marshal(map[string]any{"stages": o.Model.Stages, "head": o.Model.Head, "classes": o.Model.Classes,
-		"input_channels": o.Model.InputChannels, "dropout": o.Model.Dropout})
+	spec, err := models.SpecOf(o.Model)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	cfg, err := json.Marshal(spec)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

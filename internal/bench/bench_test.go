@@ -31,6 +31,32 @@ func TestFLOPs(t *testing.T) {
 	}
 }
 
+func TestResNetFLOPs(t *testing.T) {
+	// CIFAR ResNet-18 at 32×32, RGB, 10 classes, by hand: the stem, per
+	// stage its first block (with the 1×1 shortcut from stage 2 on) and
+	// its second, and the linear head.
+	stage := func(h, in, out int) float64 {
+		first := h * h * 9 * (in*out + out*out)
+		if in != out {
+			first += h * h * in * out
+		}
+		return float64(first + 2*h*h*9*out*out)
+	}
+	macs := float64(32*32*9*3*64) + stage(32, 64, 64) + stage(16, 64, 128) + stage(8, 128, 256) + stage(4, 256, 512) + 512*10
+	f, err := FLOPs(models.ResNet18(10, 3), 32, Forward)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f != 2*macs {
+		t.Errorf("FLOPs %v, want %v", f, 2*macs)
+	}
+	// ResNet-34 has more blocks: more work than ResNet-18, less than twice.
+	f34, _ := FLOPs(models.ResNet34(10, 3), 32, Forward)
+	if f34 <= f || f34 >= 2.1*f {
+		t.Errorf("ResNet-34 FLOPs %v against ResNet-18's %v", f34, f)
+	}
+}
+
 // BenchmarkVGGTrainStep times one training step of a reduced VGG on the cpu
 // backend (the full comparison with PyTorch is `cotrain bench`).
 func BenchmarkVGGTrainStep(b *testing.B) {
