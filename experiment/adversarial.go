@@ -9,6 +9,7 @@ import (
 
 	"github.com/cotrain/cotrain/attack"
 	"github.com/cotrain/cotrain/checkpoint"
+	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/internal/progress"
 	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/roles"
@@ -90,27 +91,42 @@ func (c AdversarialConfig) seeds(all []int64) []int64 {
 // trained with seed in dir, one job per norm (none when the seed is not
 // attacked).
 func (p *Plan) addAdversarial(l layout, dir string, seed int64) {
+	p.addAdversarialOn(l, dir, seed, p.Config.Seeds, "evaluate ", func(r *runner) (data.Set, error) {
+		s, err := r.data()
+		if err != nil {
+			return nil, err
+		}
+		return s.Test, nil
+	})
+}
+
+// addAdversarialOn adds the adversarial evaluations of the classifier
+// trained with seed (one of seeds) in dir on the test set that test opens,
+// the job names starting with prefix.
+func (p *Plan) addAdversarialOn(l layout, dir string, seed int64, seeds []int64, prefix string, test func(r *runner) (data.Set, error)) {
 	c := p.Config.Adversarial
-	if !c.Used() || !slices.Contains(c.seeds(p.Config.Seeds), seed) {
+	if !c.Used() || !slices.Contains(c.seeds(seeds), seed) {
 		return
 	}
 	for _, norm := range c.Norms {
 		out := l.evalFile(dir, adversarialFile(norm))
-		p.add(&Job{Name: fmt.Sprintf("evaluate %s against minimal %s adversarial perturbations", shortDir(l.root, dir), norm),
+		p.add(&Job{Name: fmt.Sprintf("%s%s against minimal %s adversarial perturbations", prefix, shortDir(l.root, dir), norm),
 			Inputs: []string{filepath.Join(dir, checkpoint.ModelFile)}, Output: out, Results: []string{out},
-			run: func(r *runner) error { return r.evalAdversarial(dir, norm, out) }})
+			run: func(r *runner) error {
+				set, err := test(r)
+				if err != nil {
+					return err
+				}
+				return r.evalAdversarial(dir, set, norm, out)
+			}})
 	}
 }
 
-// evalAdversarial attacks a classifier on the first test images.
-func (r *runner) evalAdversarial(dir string, norm attack.Norm, out string) error {
-	s, err := r.data()
-	if err != nil {
-		return err
-	}
+// evalAdversarial attacks a classifier on the first images of the test set.
+func (r *runner) evalAdversarial(dir string, test data.Set, norm attack.Norm, out string) error {
 	c := r.cfg.Adversarial
 	var bar *progress.Bar
-	ev, err := attack.EvaluateRun(r.ctx, r.env.Backend, dir, s.Test, c.Images, norm, c.Config, c.Bootstrap, func(done, total int) {
+	ev, err := attack.EvaluateRun(r.ctx, r.env.Backend, dir, test, c.Images, norm, c.Config, c.Bootstrap, func(done, total int) {
 		if bar == nil {
 			bar = progress.New(r.env.Progress, "attack "+string(norm), total, "images")
 		}
@@ -132,14 +148,20 @@ func (r *runner) evalAdversarial(dir string, norm attack.Norm, out string) error
 // adversarialResults reads the adversarial evaluations of a model's runs
 // (every attacked seed, every norm); nil when the experiment has none.
 func (r *runner) adversarialResults(l layout, kind roles.Role) ([]*metrics.Adversarial, error) {
+	return r.adversarialOf(l, r.cfg.Seeds, func(seed int64) string { return l.model(kind, seed) })
+}
+
+// adversarialOf reads the adversarial evaluations of the runs dir(seed)
+// for the attacked seeds of seeds.
+func (r *runner) adversarialOf(l layout, seeds []int64, dir func(int64) string) ([]*metrics.Adversarial, error) {
 	c := r.cfg.Adversarial
 	if !c.Used() {
 		return nil, nil
 	}
 	var out []*metrics.Adversarial
 	for _, norm := range c.Norms {
-		for _, seed := range c.seeds(r.cfg.Seeds) {
-			path := l.evalFile(l.model(kind, seed), adversarialFile(norm))
+		for _, seed := range c.seeds(seeds) {
+			path := l.evalFile(dir(seed), adversarialFile(norm))
 			raw, err := r.read(path)
 			if err != nil {
 				return nil, fmt.Errorf("reading adversarial evaluation: %w", err)

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/cotrain/cotrain/attack"
+	reportpkg "github.com/cotrain/cotrain/report"
 )
 
 // TestAdversarialPlan checks the presets' [adversarial] sections and the
@@ -17,7 +18,7 @@ func TestAdversarialPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := demo.Adversarial
-	if a.Images != 100 || !slices.Equal(a.Seeds, []int64{1}) || !slices.Equal(a.PGD.Iterations, []int{5, 10, 20}) || a.BrendelBethge.Steps != 50 || a.DDN.Steps != 30 {
+	if a.Images != 50 || !slices.Equal(a.Seeds, []int64{1}) || !slices.Equal(a.PGD.Iterations, []int{5, 10, 20}) || a.BrendelBethge.Steps != 30 || a.DDN.Steps != 20 {
 		t.Errorf("demo [adversarial]: %+v", a)
 	}
 	if a.BrendelBethge.Overshoot != attack.DefaultBrendelBethge().Overshoot {
@@ -33,11 +34,11 @@ func TestAdversarialPlan(t *testing.T) {
 			names = append(names, j.Name)
 		}
 	}
-	if len(names) != 5*2 {
-		t.Errorf("%d adversarial jobs, want 10 (5 classifiers × seed 1 × 2 norms): %v", len(names), names)
+	if len(names) != 2*5*2 {
+		t.Errorf("%d adversarial jobs, want 20 (5 VGGs and 5 ResNets × seed 1 × 2 norms): %v", len(names), names)
 	}
 	for _, n := range names {
-		if !strings.Contains(n, "seed-1 ") || strings.Contains(n, "monkey-predictor") || strings.Contains(n, "sweep") {
+		if !strings.Contains(n, "seed-1 ") || strings.Contains(n, "monkey-predictor") || strings.Contains(n, "sweep") || strings.Contains(n, "alpha") {
 			t.Errorf("unexpected job %q", n)
 		}
 	}
@@ -46,9 +47,22 @@ func TestAdversarialPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var liReport *Job
 	for _, j := range p.Jobs {
-		if strings.Contains(j.Name, "adversarial") && !slices.Contains(report.Inputs, j.Output) {
-			t.Errorf("the report does not wait for %s", j.Output)
+		if strings.HasSuffix(j.Output, reportpkg.LiReportHTM) {
+			liReport = j
+		}
+	}
+	if liReport == nil {
+		t.Fatal("no Li et al. report job")
+	}
+	for _, j := range p.Jobs {
+		waits := report
+		if strings.HasPrefix(j.Name, "li: ") {
+			waits = liReport
+		}
+		if strings.Contains(j.Name, "adversarial") && !slices.Contains(waits.Inputs, j.Output) {
+			t.Errorf("%s does not wait for %s", waits.Name, j.Output)
 		}
 	}
 	paper, err := Load("paper")

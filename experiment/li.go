@@ -325,7 +325,7 @@ func (p *Plan) addLi(c Config, l layout) *Job {
 		}
 	}
 	var evals []string
-	addModel := func(task LiTask, role roles.Role, alpha float64, seed int64, dir, label string) {
+	addModel := func(task LiTask, role roles.Role, alpha float64, seed int64, dir, label string, sweep bool) {
 		target := targets[role]
 		if role == roles.LiNone {
 			alpha = 0
@@ -341,11 +341,24 @@ func (p *Plan) addLi(c Config, l layout) *Job {
 		evals = append(evals, out)
 		p.add(&Job{Name: "li: evaluate " + shortDir(l.root, dir) + " under Gaussian noise", Inputs: []string{filepath.Join(dir, checkpoint.ModelFile)},
 			Output: out, Results: []string{out}, run: func(r *runner) error { return r.evalLiNoise(task, dir, out) }})
+		if !sweep { // Fig. 5: the regularizers at the recipe's α
+			n := len(p.Jobs)
+			p.addAdversarialOn(l, dir, seed, c.liSeeds(), "li: attack ", func(r *runner) (data.Set, error) {
+				s, err := r.liData(task)
+				if err != nil {
+					return nil, err
+				}
+				return s.Test, nil
+			})
+			for _, j := range p.Jobs[n:] {
+				evals = append(evals, j.Output)
+			}
+		}
 	}
 	for _, task := range li.Tasks {
 		for _, role := range task.controls() {
 			for _, seed := range c.liSeeds() {
-				addModel(task, role, li.Recipe.Alpha, seed, l.liModel(task.Name, role, seed), string(role))
+				addModel(task, role, li.Recipe.Alpha, seed, l.liModel(task.Name, role, seed), string(role), false)
 			}
 		}
 		for _, alpha := range task.Alphas {
@@ -353,7 +366,7 @@ func (p *Plan) addLi(c Config, l layout) *Job {
 				if c.liSweepReuses(task, alpha, seed) {
 					continue
 				}
-				addModel(task, roles.LiNeuralModel, alpha, seed, l.liSweepModel(task.Name, alpha, seed), fmt.Sprintf("%s alpha %g", roles.LiNeuralModel, alpha))
+				addModel(task, roles.LiNeuralModel, alpha, seed, l.liSweepModel(task.Name, alpha, seed), fmt.Sprintf("%s alpha %g", roles.LiNeuralModel, alpha), true)
 			}
 		}
 	}
@@ -555,6 +568,13 @@ func (r *runner) writeLiReport(l layout) error {
 				return fmt.Errorf("%s: %w (delete it to evaluate again)", path, err)
 			}
 			m.Seeds, m.Evals = append(m.Seeds, seed), append(m.Evals, e)
+		}
+		if !sweep {
+			adv, err := r.adversarialOf(l, seeds, dir)
+			if err != nil {
+				return err
+			}
+			m.Adversarial = adv
 		}
 		res.Models = append(res.Models, m)
 		return nil

@@ -185,3 +185,36 @@ func adversarialFigure(a *Analysis, colors map[string]color.RGBA) (Figure, error
 		return nil
 	})
 }
+
+// liAdversarial renders the adversarial table and Fig. 5 of Li et al.'s
+// report: one line per task and regularizer (sweep points left out); no
+// table and no figure without adversarial evaluations.
+func liAdversarial(r LiResults) (string, *Figure, error) {
+	var models []Model
+	colors := map[string]color.RGBA{}
+	extra := extraColors()
+	for _, m := range r.Models {
+		if m.Sweep || len(m.Adversarial) == 0 {
+			continue
+		}
+		name := m.Task + " " + m.Label()
+		models = append(models, Model{Name: name, Adversarial: m.Adversarial})
+		col, ok := kindColor(m.Role)
+		if !ok {
+			col = extra[len(colors)%len(extra)]
+		}
+		colors[name] = col
+	}
+	rs, err := adversarialResults(models)
+	if err != nil || len(rs) == 0 {
+		return "", nil, err
+	}
+	a := &Analysis{Adversarial: rs}
+	var b strings.Builder
+	writeAdversarial(&b, a)
+	f, err := adversarialFigure(a, colors)
+	if err != nil {
+		return "", nil, err
+	}
+	return b.String(), &f, nil
+}

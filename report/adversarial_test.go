@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cotrain/cotrain/metrics"
+	"github.com/cotrain/cotrain/roles"
 )
 
 func adv(norm string, median float64, curve ...float64) *metrics.Adversarial {
@@ -59,5 +60,30 @@ func TestAdversarialResults(t *testing.T) {
 	models[0].Adversarial[1].Budgets = []int{10, 200}
 	if _, err := adversarialResults(models); err == nil || !strings.Contains(err.Error(), "differ") {
 		t.Errorf("seeds with different budgets: err %v", err)
+	}
+}
+
+// TestLiAdversarial checks Li et al.'s adversarial table and Fig. 5: one
+// row per task and regularizer, sweep points and models without
+// evaluations left out.
+func TestLiAdversarial(t *testing.T) {
+	r := LiResults{Models: []LiModel{
+		{Task: "cifar10-resnet18", Role: roles.LiNone, Adversarial: []*metrics.Adversarial{adv("linf", 0.0025, 0.004, 0.0025)}},
+		{Task: "cifar10-resnet18", Role: roles.LiNeuralModel, Adversarial: []*metrics.Adversarial{adv("linf", 0.0034, 0.005, 0.0034)}},
+		{Task: "cifar10-resnet18", Role: roles.LiNeuralModel, Alpha: 5, Sweep: true, Adversarial: []*metrics.Adversarial{adv("linf", 1, 1, 1)}},
+		{Task: "cifar10-resnet18", Role: roles.LiShuffle},
+	}}
+	table, fig, err := liAdversarial(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fig == nil || len(fig.PNG) == 0 {
+		t.Fatal("no figure")
+	}
+	if strings.Count(table, "cifar10-resnet18 ") != 2 || !strings.Contains(table, "0.0034") || strings.Contains(table, "α=5") {
+		t.Errorf("table:\n%s", table)
+	}
+	if table, fig, err := liAdversarial(LiResults{Models: r.Models[3:]}); table != "" || fig != nil || err != nil {
+		t.Errorf("without evaluations: %q, %v, %v", table, fig, err)
 	}
 }

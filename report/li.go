@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/cotrain/cotrain/internal/atomicfile"
+	"github.com/cotrain/cotrain/metrics"
 	"github.com/cotrain/cotrain/roles"
 )
 
@@ -50,6 +51,9 @@ type LiModel struct {
 	// Seeds and Evals: one evaluation per seed.
 	Seeds []int64        `json:"seeds"`
 	Evals []LiEvaluation `json:"evals"`
+	// Adversarial holds the adversarial evaluations (Fig. 5), one per
+	// attacked seed and norm; empty when none was run.
+	Adversarial []*metrics.Adversarial `json:"adversarial,omitempty"`
 }
 
 // Label is the model's name in tables and legends: the regularizer, with
@@ -369,6 +373,14 @@ func WriteLiReport(dir string, r LiResults) (string, error) {
 	figs, err := LiFigures(sums)
 	if err != nil {
 		return "", err
+	}
+	advTable, advFig, err := liAdversarial(r)
+	if err != nil {
+		return "", err
+	}
+	table += advTable
+	if advFig != nil {
+		figs = append(figs, *advFig)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
