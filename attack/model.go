@@ -28,13 +28,13 @@ type Model interface {
 // values are in [0, 1]; the model's normalization runs inside the graphs,
 // so perturbations and their norms are in pixel units.
 type Target struct {
-	b       backends.Backend
-	H, W    int
-	logits  *gctx.Exec // x → logits
-	ce      *gctx.Exec // x, labels → logits, ∇x Σ cross-entropy
-	margin  *gctx.Exec // x, labels → margin, logits, ∇x Σ margin
-	pgd     *gctx.Exec // x, x0, labels, eps, alpha → logits(x), next x
-	pgdT    *gctx.Exec // x, x0, labels, targets, eps, alpha → logits(x), next x
+	b      backends.Backend
+	H, W   int
+	logits *gctx.Exec // x → logits
+	ce     *gctx.Exec // x, labels → logits, ∇x Σ cross-entropy
+	margin *gctx.Exec // x, labels → margin, logits, ∇x Σ margin
+	pgd    *gctx.Exec // x, x0, labels, eps, alpha → logits(x), next x
+	pgdT   *gctx.Exec // x, x0, labels, targets, eps, alpha → logits(x), next x
 	// ctx is the context of the Run in progress, checked at every step.
 	ctx context.Context
 }
