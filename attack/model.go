@@ -28,7 +28,7 @@ type Model interface {
 // values are in [0, 1]; the model's normalization runs inside the graphs,
 // so perturbations and their norms are in pixel units.
 type Target struct {
-	b      backends.Backend
+	// H and W are the image size.
 	H, W   int
 	logits *gctx.Exec // x → logits
 	ce     *gctx.Exec // x, labels → logits, ∇x Σ cross-entropy
@@ -54,7 +54,7 @@ func NewTarget(b backends.Backend, g *gctx.Context, m Model, norm data.Normalize
 	if !(norm.Std > 0) {
 		return nil, fmt.Errorf("attack: normalization std %v must be positive", norm.Std)
 	}
-	t := &Target{b: b, H: h, W: w}
+	t := &Target{H: h, W: w}
 	mean, std := float64(norm.Mean), float64(norm.Std)
 	logits := func(ctx *gctx.Context, x *graph.Node) *graph.Node {
 		ctx.SetTraining(x.Graph(), false)
