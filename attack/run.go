@@ -35,12 +35,13 @@ type Evaluation struct {
 }
 
 // EvaluateRun attacks the classifier trained in dir (a Baseline, an
-// Oracle or a co-trained model) on the first images images of set (0: all;
+// Oracle, a co-trained model or one of Li et al.'s similarity-regularized
+// ones) on the first images images of set (0: all;
 // set's images must have the model's input size) in norm, and summarizes
 // the distances with a bootstrap interval of replicates resamples.
 // progress, when set, hears the images done of the total after each batch.
 func EvaluateRun(ctx context.Context, b backends.Backend, dir string, set data.Set, images int, norm Norm, c Config, replicates int, progress func(done, total int)) (*Evaluation, error) {
-	info, g, err := checkpoint.LoadRun(dir, checkpoint.KindClassifier, checkpoint.KindMTL)
+	info, g, err := checkpoint.LoadRun(dir, checkpoint.KindClassifier, checkpoint.KindMTL, checkpoint.KindSimilarity)
 	if err != nil {
 		return nil, err
 	}
