@@ -1,11 +1,19 @@
 package experiment
 
 import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/cotrain/cotrain/attack"
+	"github.com/cotrain/cotrain/data/datatest"
+	"github.com/cotrain/cotrain/engine/cpu"
+	"github.com/cotrain/cotrain/recipes"
+	"github.com/cotrain/cotrain/roles"
 	reportpkg "github.com/cotrain/cotrain/report"
 )
 
@@ -80,5 +88,45 @@ func TestAdversarialPlan(t *testing.T) {
 		if _, err := Parse("test", []byte("seeds = [1]\n[data]\ndataset = \"fashion-mnist\"\n"+tc.text)); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%q: err %v, want %q", tc.text, err, tc.want)
 		}
+	}
+}
+
+// TestAdversarialRun runs a one-model experiment with [adversarial] end to
+// end: the attack jobs, the table below the results table and Fig. 5.
+func TestAdversarialRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains a model")
+	}
+	tin := t.TempDir()
+	if _, err := datatest.WriteTinyImageNetFixture(tin, datatest.TinyImageNetOptions{Classes: 3, PerClass: 40, ValPerClass: 8, Seed: 1, Size: 32}); err != nil {
+		t.Fatal(err)
+	}
+	c := fullConfig(t, tin)
+	c.Seeds, c.Models, c.Sweep = []int64{1}, []roles.Role{roles.Baseline}, SweepConfig{}
+	c.Adversarial.Images = 6
+	c.Adversarial.PGD.StepSizes, c.Adversarial.PGD.Iterations = []float64{0.3}, []int{5, 10}
+	c.Adversarial.BrendelBethge.Steps, c.Adversarial.BrendelBethge.LRs, c.Adversarial.BrendelBethge.Checkpoints = 10, []float64{0.1}, []int{5}
+	c.Adversarial.DDN.Steps = 10
+	c.Adversarial.Bootstrap = 20
+	b, err := cpu.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	p, err := NewPlan(c, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := p.Run(context.Background(), recipes.Env{Backend: b, Workers: 2}, &out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Adversarial robustness", "Baseline  linf", "Baseline  l2", "5: ", "10: "} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("results lack %q:\n%s", want, out.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "report", reportpkg.FiguresDir, "fig5_adversarial.png")); err != nil {
+		t.Errorf("no Fig. 5: %v", err)
 	}
 }
