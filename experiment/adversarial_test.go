@@ -13,8 +13,8 @@ import (
 	"github.com/cotrain/cotrain/data/datatest"
 	"github.com/cotrain/cotrain/engine/cpu"
 	"github.com/cotrain/cotrain/recipes"
-	"github.com/cotrain/cotrain/roles"
 	reportpkg "github.com/cotrain/cotrain/report"
+	"github.com/cotrain/cotrain/roles"
 )
 
 // TestAdversarialPlan checks the presets' [adversarial] sections and the
