@@ -102,7 +102,9 @@ type CIFAR struct {
 // (cifar-10-batches-py: data_batch_1 … data_batch_5 and test_batch;
 // cifar-100-python: train and test; each a dict with a uint8 array "data"
 // [N, 3072] and a label list "labels" or "fine_labels"). CIFAR-100 uses the
-// fine labels. A missing, truncated or corrupt file is an error naming it.
+// fine labels. root may also be the folder holding the extracted folder
+// (torchvision's root), e.g. /data for /data/cifar-10-batches-bin. A
+// missing, truncated or corrupt file is an error naming it.
 func OpenCIFAR(dataset, root string) (*CIFAR, error) {
 	if dataset != DatasetCIFAR10 && dataset != DatasetCIFAR100 {
 		return nil, fmt.Errorf("cifar: unknown data set %q; want %s or %s", dataset, DatasetCIFAR10, DatasetCIFAR100)
@@ -111,10 +113,15 @@ func OpenCIFAR(dataset, root string) (*CIFAR, error) {
 		return nil, fmt.Errorf("%s: %s is not a folder; %s", dataset, root, cifarHelp(dataset))
 	}
 	var layout *cifarLayout
-	for _, l := range cifarLayouts(dataset) {
-		if _, err := os.Stat(filepath.Join(root, l.train[0])); err == nil {
-			layout = &l
-			break
+	for _, dir := range []string{"", "parent"} {
+		for _, l := range cifarLayouts(dataset) {
+			folder := root
+			if dir == "parent" {
+				folder = filepath.Join(root, l.folder)
+			}
+			if _, err := os.Stat(filepath.Join(folder, l.train[0])); err == nil && layout == nil {
+				layout, root = &l, folder
+			}
 		}
 	}
 	if layout == nil {

@@ -6,12 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/cotrain/cotrain/data/datatest"
 )
 
 // cifarExpected is testdata/cifar/expected.json: per pickle file, the
@@ -27,11 +28,70 @@ func loadCIFARExpected(t *testing.T) cifarExpected {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		t.Fatal(err)
+	}
+	delete(fields, "repr")
+	rest, err := json.Marshal(fields)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var e cifarExpected
-	if err := json.Unmarshal(raw, &e); err != nil {
+	if err := json.Unmarshal(rest, &e); err != nil {
 		t.Fatal(err)
 	}
 	return e
+}
+
+// TestUnpickleProtocol0 reads a protocol-0 pickle of plain values and
+// decodes Python's repr of every byte value, protocol 0's STRING form.
+func TestUnpickleProtocol0(t *testing.T) {
+	raw, err := os.ReadFile("testdata/cifar/protocol0_plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := unpickle(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := v.(*pyDict)
+	if !ok || len(d.keys) != 3 {
+		t.Fatalf("unpickled %#v, want a dict of three items", v)
+	}
+	want := map[string]string{
+		"labels": "&{items:[0 7 300 -5 1099511627776]}",
+		"name":   "x",
+		"t":      "[1.5 true <nil>]",
+	}
+	for i, k := range d.keys {
+		key, _ := k.(string)
+		if got := fmt.Sprintf("%+v", d.values[i]); got != want[key] {
+			t.Errorf("%q: %s, want %s", key, got, want[key])
+		}
+	}
+	var e struct {
+		Repr string `json:"repr"`
+	}
+	expected, err := os.ReadFile("testdata/cifar/expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(expected, &e); err != nil {
+		t.Fatal(err)
+	}
+	b, err := unquotePy(e.Repr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 256 {
+		if i >= len(b) || b[i] != byte(i) {
+			t.Fatalf("repr of bytes 0..255 decoded to %d bytes, wrong at %d", len(b), i)
+		}
+	}
+	if len(b) != 256 {
+		t.Errorf("decoded %d bytes, want 256", len(b))
+	}
 }
 
 // checkSet compares a set with labels and, if given, hex HWC pixels.
@@ -81,6 +141,10 @@ func TestCIFARPickleFolders(t *testing.T) {
 		c, err := OpenCIFAR(tc.dataset, filepath.Join("testdata/cifar", tc.folder))
 		if err != nil {
 			t.Fatal(err)
+		}
+		// The parent folder, as torchvision's root, finds the same folder.
+		if p, err := OpenCIFAR(tc.dataset, "testdata/cifar"); err != nil || p.root != c.root {
+			t.Errorf("%s: opening the parent folder: %v (root %v)", tc.dataset, err, p)
 		}
 		if n := len(c.Classes()); n != tc.classes {
 			t.Errorf("%s: %d classes, want %d", tc.dataset, n, tc.classes)
@@ -142,55 +206,21 @@ func TestUnpickleTruncated(t *testing.T) {
 	}
 }
 
-// writeCIFARBinary writes a binary CIFAR folder of random images: for
-// CIFAR-10 five training batches of perBatch images and a test batch, for
-// CIFAR-100 train.bin (5·perBatch) and test.bin. It returns the folder and,
-// per split, the records as written (label bytes then planar pixels).
-func writeCIFARBinary(t *testing.T, dataset string, perBatch int, seed uint64) (string, map[string][][]byte) {
+// writeCIFARBinary writes a miniature binary folder (datatest) and returns
+// it with the records of each split.
+func writeCIFARBinary(t *testing.T, dataset string, perBatch int, seed uint64) (string, map[string][]datatest.CIFARRecord) {
 	t.Helper()
 	dir := t.TempDir()
-	rng := rand.New(rand.NewPCG(seed, 16))
-	record := func() []byte {
-		if dataset == DatasetCIFAR100 {
-			r := []byte{byte(rng.IntN(20)), byte(rng.IntN(100))}
-			for range 3072 {
-				r = append(r, byte(rng.IntN(256)))
-			}
-			return r
-		}
-		r := []byte{byte(rng.IntN(10))}
-		for range 3072 {
-			r = append(r, byte(rng.IntN(256)))
-		}
-		return r
+	train, test, err := datatest.WriteCIFARBinary(dir, dataset == DatasetCIFAR100, perBatch, seed)
+	if err != nil {
+		t.Fatal(err)
 	}
-	records := map[string][][]byte{}
-	write := func(file, split string, n int) {
-		var buf []byte
-		for range n {
-			r := record()
-			records[split] = append(records[split], r)
-			buf = append(buf, r...)
-		}
-		if err := os.WriteFile(filepath.Join(dir, file), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if dataset == DatasetCIFAR100 {
-		write("train.bin", SplitTrain, 5*perBatch)
-		write("test.bin", SplitTest, perBatch)
-	} else {
-		for i := 1; i <= 5; i++ {
-			write(fmt.Sprintf("data_batch_%d.bin", i), SplitTrain, perBatch)
-		}
-		write("test_batch.bin", SplitTest, perBatch)
-	}
-	return dir, records
+	return dir, map[string][]datatest.CIFARRecord{SplitTrain: train, SplitTest: test}
 }
 
 // TestCIFARBinaryFolders reads synthetic binary folders and checks every
 // pixel against the record: HWC pixel (y, x, c) is planar byte
-// c·1024 + y·32 + x after the label bytes.
+// c·1024 + y·32 + x.
 func TestCIFARBinaryFolders(t *testing.T) {
 	for _, dataset := range []string{DatasetCIFAR10, DatasetCIFAR100} {
 		dir, records := writeCIFARBinary(t, dataset, 3, 1)
@@ -203,10 +233,6 @@ func TestCIFARBinaryFolders(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := d.(*CIFAR)
-		labelBytes := 1
-		if dataset == DatasetCIFAR100 {
-			labelBytes = 2
-		}
 		for split, set := range map[string]Set{SplitTrain: c.train, SplitTest: c.test} {
 			if set.Len() != len(records[split]) {
 				t.Fatalf("%s %s: %d images, want %d", dataset, split, set.Len(), len(records[split]))
@@ -216,12 +242,12 @@ func TestCIFARBinaryFolders(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if y != int(r[labelBytes-1]) {
-					t.Errorf("%s %s image %d: label %d, want %d", dataset, split, i, y, r[labelBytes-1])
+				if y != r.Label {
+					t.Errorf("%s %s image %d: label %d, want %d", dataset, split, i, y, r.Label)
 				}
 				for p := 0; p < 32*32*3; p += 97 {
 					yy, x, ch := p/96, p/3%32, p%3
-					if got, want := img.Pix[p], r[labelBytes+ch*1024+yy*32+x]; got != want {
+					if got, want := img.Pix[p], r.Planar[ch*1024+yy*32+x]; got != want {
 						t.Fatalf("%s %s image %d: pixel (%d, %d, %d) = %d, want %d", dataset, split, i, yy, x, ch, got, want)
 					}
 				}
@@ -244,7 +270,7 @@ func TestCIFARGrayNormalization(t *testing.T) {
 	}
 	var sum, sumsq, n float64
 	for _, i := range train {
-		r := records[SplitTrain][i][1:]
+		r := records[SplitTrain][i].Planar
 		for p := range 1024 {
 			v := (0.2989*float64(r[p]) + 0.587*float64(r[1024+p]) + 0.114*float64(r[2048+p])) / 255
 			sum += v

@@ -11,6 +11,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/cotrain/cotrain/analysis"
 	"github.com/cotrain/cotrain/corrupt"
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/metrics"
@@ -39,6 +40,12 @@ type Config struct {
 	// Mouse is the neural side of Li et al. 2019: mouse recordings and
 	// the denoising predictor (mouse.go).
 	Mouse MouseConfig `toml:"mouse"`
+
+	// Adversarial is Li et al.'s adversarial evaluation (adversarial.go).
+	Adversarial AdversarialConfig `toml:"adversarial"`
+	// Analysis is Safarani et al.'s §4: constrained reconstruction and
+	// saliency (experiment/analysis.go); off unless it names images.
+	Analysis analysis.Config `toml:"analysis"`
 	// Li is the machine side of Li et al. 2019: similarity-regularized
 	// classifiers and their controls (li.go).
 	Li LiConfig `toml:"li"`
@@ -126,7 +133,10 @@ func Paper() Config {
 		Responses:  ResponsesConfig{ShuffleSeed: 1000},
 		Evaluation: EvaluationConfig{Corruptions: corrupt.Paper14(), Table: corrupt.TableImageNet, Bootstrap: metrics.DefaultReplicates},
 		Mouse:      PaperMouse(),
-		Li:         PaperLi(),
+
+		Adversarial: PaperAdversarial(),
+		Analysis:    PaperAnalysis(),
+		Li:          PaperLi(),
 	}
 }
 
@@ -205,6 +215,12 @@ func (c Config) Validate() error {
 	}
 	if c.Data.Pad < 0 || c.Data.TrainLimit < 0 || c.Data.ValidationLimit < 0 || c.Data.TestLimit < 0 {
 		return fmt.Errorf("[data]: pad and limits must not be negative")
+	}
+	if err := c.Adversarial.Validate(c.Seeds); err != nil {
+		return err
+	}
+	if err := c.validateAnalysis(); err != nil {
+		return err
 	}
 	if c.Mouse.Used() {
 		if err := c.Mouse.Validate(); err != nil {

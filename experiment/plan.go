@@ -158,9 +158,11 @@ func NewPlan(c Config, root string) (*Plan, error) {
 			case roles.Baseline:
 				train(string(kind), seed, dir, c.Classifier.Stopping.MaxEpochs, nil, func(r *runner) error { return r.trainBaseline(dir, seed) })
 				evalClassifier(dir)
+				p.addAdversarial(l, dir, seed)
 			case roles.Oracle:
 				train(string(kind), seed, dir, c.Classifier.Stopping.MaxEpochs, nil, func(r *runner) error { return r.trainOracle(dir, seed) })
 				evalClassifier(dir)
+				p.addAdversarial(l, dir, seed)
 			case roles.MonkeyPredictor:
 				train(string(kind), seed, dir, c.Predictor.Stopping.MaxEpochs, []string{recPath}, func(r *runner) error { return r.trainPredictor(dir, seed, recPath, "") })
 				evalV1(dir)
@@ -208,6 +210,7 @@ func NewPlan(c Config, root string) (*Plan, error) {
 			train(string(kind), seed, dir, c.MTL.Stopping.MaxEpochs, []string{resp}, func(r *runner) error { return r.trainMTL(dir, seed, resp, c.MTL.Ratio) })
 			evalClassifier(dir)
 			evalV1(dir)
+			p.addAdversarial(l, dir, seed)
 		}
 	}
 
@@ -231,6 +234,8 @@ func NewPlan(c Config, root string) (*Plan, error) {
 			evals = append(evals, j.Output)
 		}
 	}
+	p.addAnalyses(l)
+	evals = append(evals, p.analysisOutputs()...)
 	if len(c.Models) > 0 {
 		p.add(&Job{Name: "write the results table and report.html", Inputs: evals, Output: filepath.Join(l.report(), report.ReportHTML),
 			Results: []string{l.path(ResultsFile), filepath.Join(l.report(), report.TableTXT)}, run: func(r *runner) error { return r.writeReport(l) }})

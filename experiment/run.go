@@ -378,7 +378,13 @@ func (r *runner) writeReport(l layout) error {
 		if kind == roles.Baseline {
 			baseline = acc
 		}
-		res.Models = append(res.Models, report.Model{Name: kind.Title(), Kind: kind, Accuracy: acc, Neural: neu})
+		var adv []*metrics.Adversarial
+		if kind.Classifies() {
+			if adv, err = r.adversarialResults(l, kind); err != nil {
+				return err
+			}
+		}
+		res.Models = append(res.Models, report.Model{Name: kind.Title(), Kind: kind, Accuracy: acc, Neural: neu, Adversarial: adv})
 	}
 	for _, ratio := range c.Sweep.Ratios {
 		var dirs []string
@@ -406,7 +412,12 @@ func (r *runner) writeReport(l layout) error {
 	if err := writeJSON(l.path(ResultsFile), res); err != nil {
 		return err
 	}
-	if err := report.WriteReport(l.report(), a); err != nil {
+	figs, notes, err := r.analysisFigures(l)
+	if err != nil {
+		return err
+	}
+	a.Notes = append(a.Notes, notes...)
+	if err := report.WriteReportWith(l.report(), a, figs); err != nil {
 		return err
 	}
 	fmt.Fprint(r.out, report.Table(a))

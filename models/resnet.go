@@ -16,8 +16,8 @@ const (
 	ArchResNet34 = "resnet34"
 )
 
-// ResNetStem is the name of the stem layer of a ResNet: the 3×3 convolution
-// conv1 after bn1 and ReLU.
+// ResNetStem is the name of the stem layer of a ResNet: the convolution
+// conv1 after bn1 and ReLU (before the ImageNet stem's max-pool).
 const ResNetStem = "conv1"
 
 // ResNet is the CIFAR variant of He et al.'s residual network that Li et al.
@@ -28,6 +28,8 @@ const ResNetStem = "conv1"
 // ReLU after the sum), global average pooling and a linear head. Stage s has
 // Width·2^(s−1) channels; stages 2–4 halve the resolution in their first
 // block. ResNet-18 has 2, 2, 2, 2 blocks per stage, ResNet-34 3, 4, 6, 3.
+// Stem = StemImageNet gives torchvision's ImageNet ResNets instead (a 7×7
+// stride-2 stem and a max-pool), which cotrain import reads.
 //
 // Variables follow torchvision's module names, scope for module: conv1,
 // bn1, layer1/0/conv1, layer1/0/bn1, …, layer2/0/downsample/0 (the
@@ -58,6 +60,9 @@ type ResNet struct {
 	// grayscale, 3 for RGB; a single-channel image is broadcast to this many
 	// identical channels.
 	InputChannels int `toml:"input_channels" json:"input_channels"`
+	// Stem is "" or StemCIFAR for Li et al.'s 3×3 stem, StemImageNet for
+	// torchvision's 7×7 stride-2 stem with a max-pool (see StemImageNet).
+	Stem string `toml:"stem" json:"stem,omitempty"`
 }
 
 var _ Network = ResNet{}
@@ -100,7 +105,7 @@ func (r ResNet) Validate() error {
 	if r.InputChannels < 1 {
 		return fmt.Errorf("resnet: input_channels = %d, need at least 1", r.InputChannels)
 	}
-	return nil
+	return r.validateStem()
 }
 
 // stageName is the name of stage s (0-based): layer1 … layer4.
@@ -187,8 +192,9 @@ func (r ResNet) run(ctx *context.Context, x *Node, last int) []*Node {
 		d := x.Shape().Dimensions
 		x = graph.BroadcastToDims(x, d[0], d[1], d[2], r.InputChannels)
 	}
-	x = nn.ReLU(nn.BatchNorm(ctx.In("bn1"), conv(ctx.In("conv1"), x, r.Width, 3, 1)))
+	x = nn.ReLU(nn.BatchNorm(ctx.In("bn1"), conv(ctx.In("conv1"), x, r.Width, r.stemKernel(), r.stemStride())))
 	outs := []*Node{x}
+	x = r.stemPool(x)
 	for s, n := range r.Blocks()[:last+1] {
 		stage := ctx.In(stageName(s))
 		for b := range n {
@@ -274,9 +280,15 @@ func (r ResNet) Summary(input int) ([]Layer, int, error) {
 		total += params
 	}
 	convBN := func(in, outC, k int) int { return k*k*in*outC + 2*outC }
-	p := convBN(c, r.Width, 3)
+	k := r.stemKernel()
+	p := convBN(c, r.Width, k)
 	c = r.Width
-	add("conv1 (conv3×3+bn+relu)", p)
+	h = (h-1)/r.stemStride() + 1
+	add(fmt.Sprintf("conv1 (conv%d×%d+bn+relu)", k, k), p)
+	if r.Stem == StemImageNet {
+		h = (h-1)/2 + 1
+		add("maxpool (3×3, stride 2)", 0)
+	}
 	for s, n := range r.Blocks() {
 		for b := range n {
 			outC, st := r.Width<<s, 1

@@ -2,8 +2,10 @@ package models
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -169,15 +171,15 @@ func float32Tensor(a *npy.Array, perm []int) *tensors.Tensor {
 	return tensors.FromFlatDataAndDimensions(out, dims...)
 }
 
-// TestResNetForwardMatchesTorch loads a tiny random-weight torchvision
-// ResNet-18 (testdata/resnet_forward.npz, eval mode) by its state_dict names
-// and compares the logits and the Li taps within 1e-4.
-func TestResNetForwardMatchesTorch(t *testing.T) {
+// loadTorchResNet loads the random-weight torchvision ResNet-18 of
+// testdata/resnet_forward.npz into a fresh context by its state_dict names.
+// It returns the fixture's arrays and the set of loaded variable names.
+func loadTorchResNet(t *testing.T) (ResNet, *context.Context, map[string]*npy.Array, map[string]bool) {
+	t.Helper()
 	arrays, err := npy.ReadNPZ("testdata/resnet_forward.npz")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := ResNet{Depth: 18, Width: 4, Classes: 5, InputChannels: 3}
 	ctx := context.New()
 	nn.SetSeed(ctx, 1)
 	loaded := map[string]bool{}
@@ -189,6 +191,14 @@ func TestResNetForwardMatchesTorch(t *testing.T) {
 		ctx.InAbsPath(scope).VariableWithValue(v, value)
 		loaded[scope+"/"+v] = true
 	}
+	return ResNet{Depth: 18, Width: 4, Classes: 5, InputChannels: 3}, ctx, arrays, loaded
+}
+
+// TestResNetForwardMatchesTorch loads a tiny random-weight torchvision
+// ResNet-18 (testdata/resnet_forward.npz, eval mode) by its state_dict names
+// and compares the logits and the Li taps within 1e-4.
+func TestResNetForwardMatchesTorch(t *testing.T) {
+	r, ctx, arrays, loaded := loadTorchResNet(t)
 	b, err := cpu.New("")
 	if err != nil {
 		t.Fatal(err)
@@ -230,7 +240,7 @@ func TestResNetForwardMatchesTorch(t *testing.T) {
 // float32 tensors' values (nested slices).
 func maxAbsDiff(t *testing.T, a, b any) float64 {
 	t.Helper()
-	fa, fb := flatten(a), flatten(b)
+	fa, fb := flattenAny(a), flattenAny(b)
 	if len(fa) != len(fb) || len(fa) == 0 {
 		t.Fatalf("%d values against %d", len(fa), len(fb))
 	}
@@ -241,28 +251,23 @@ func maxAbsDiff(t *testing.T, a, b any) float64 {
 	return worst
 }
 
-func flatten(v any) []float32 {
+// flattenAny flattens a float32 scalar or nested float32 slices.
+func flattenAny(v any) []float32 {
 	switch x := v.(type) {
 	case float32:
 		return []float32{x}
-	case [][]float32:
-		var out []float32
-		for _, r := range x {
-			out = append(out, r...)
-		}
-		return out
-	case [][][][]float32:
-		var out []float32
-		for _, a := range x {
-			for _, b := range a {
-				for _, c := range b {
-					out = append(out, c...)
-				}
-			}
-		}
-		return out
+	case []float32:
+		return x
 	}
-	panic("unexpected value type")
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Slice {
+		panic(fmt.Sprintf("unexpected value type %T", v))
+	}
+	var out []float32
+	for i := range rv.Len() {
+		out = append(out, flattenAny(rv.Index(i).Interface())...)
+	}
+	return out
 }
 
 // TestResNetFeaturesStopEarly checks that Features builds only the layers it
@@ -379,6 +384,75 @@ func TestResNetSpecJSON(t *testing.T) {
 		var back Spec
 		if err := json.Unmarshal(raw, &back); err != nil || back.Arch != tc.want.Arch() || back.ResNet != tc.want {
 			t.Errorf("%s: %s read back as %+v (%v)", tc.name, raw, back, err)
+		}
+	}
+}
+
+// TestResNetTrainingStepMatchesTorch runs the fixture's network in training
+// mode (batch statistics) on another batch and compares the cross-entropy
+// loss, the gradients of parameters across the network (stem, blocks,
+// shortcut, head) and the running statistics after the step with
+// PyTorch's (testdata/resnet_train.npz), within 1e-4 relative to each
+// array's largest value.
+func TestResNetTrainingStepMatchesTorch(t *testing.T) {
+	r, ctx, _, _ := loadTorchResNet(t)
+	train, err := npy.ReadNPZ("testdata/resnet_train.npz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := cpu.New("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grads := []string{"conv1.weight", "bn1.weight", "bn1.bias", "layer1.1.conv2.weight", "layer2.0.downsample.0.weight",
+		"layer3.1.bn2.weight", "layer4.1.conv2.weight", "fc.weight", "fc.bias"}
+	var vars []*context.Variable
+	var perms [][]int
+	for _, name := range grads {
+		a := train["grad."+name]
+		scope, v, _ := torchVariable(t, name, a)
+		vars = append(vars, ctx.GetVariableByScopeAndName(scope, v))
+		perms = append(perms, map[int][]int{4: {2, 3, 1, 0}, 2: {1, 0}, 1: nil}[len(a.Shape)])
+	}
+	labels, err := train["labels"].Int64s()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l32 := make([]int32, len(labels))
+	for i, l := range labels {
+		l32[i] = int32(l)
+	}
+	input := float32Tensor(train["input"], []int{0, 2, 3, 1})
+	outs, err := context.ExecOnceN(b, ctx, func(ctx *context.Context, x, y *graph.Node) []*graph.Node {
+		ctx.SetTraining(x.Graph(), true)
+		loss := nn.CrossEntropy(r.Logits(ctx, x), y)
+		return append([]*graph.Node{loss}, nn.Gradients(x.Graph(), loss, vars)...)
+	}, input, tensors.FromFlatDataAndDimensions(l32, len(l32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(name string, got *tensors.Tensor, want *npy.Array, perm []int) {
+		t.Helper()
+		w := float32Tensor(want, perm)
+		scale := 0.0
+		for _, v := range flattenAny(w.Value()) {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		worst := maxAbsDiff(t, flattenAny(got.Value()), flattenAny(w.Value()))
+		t.Logf("%s: max |cotrain − torch| = %.2g (largest |value| %.2g)", name, worst, scale)
+		if worst > 1e-4*math.Max(scale, 1e-3) {
+			t.Errorf("%s: max |cotrain − torch| = %g against values up to %g", name, worst, scale)
+		}
+	}
+	check("loss", outs[0], train["loss"], nil)
+	for i, name := range grads {
+		check("grad "+name, outs[i+1], train["grad."+name], perms[i])
+	}
+	for _, module := range []string{"bn1", "layer2.0.downsample.1", "layer4.1.bn2"} {
+		for stat, v := range map[string]string{"running_mean": "mean", "running_var": "variance"} {
+			scope := "/" + strings.ReplaceAll(module, ".", "/")
+			got := ctx.GetVariableByScopeAndName(scope, v).MustValue()
+			check(module+"."+stat, got, train["after."+module+"."+stat], nil)
 		}
 	}
 }

@@ -43,6 +43,13 @@ type VGG struct {
 	// InitPyTorch for PyTorch's layer defaults (Kaiming uniform with a=√5,
 	// bias U(±1/√fan_in)), which the original's layer reset used.
 	Init string `toml:"init" json:"init,omitempty"`
+	// Classifier selects the classification head: "" or HeadConv for the
+	// paper's fully convolutional readout, HeadDense for torchvision's
+	// dense one (see HeadDense).
+	Classifier string `toml:"classifier" json:"classifier,omitempty"`
+	// Pool is the side of the adaptive average pool before a dense head
+	// (torchvision: 7); 0 flattens the last feature map as it is.
+	Pool int `toml:"pool" json:"pool,omitempty"`
 }
 
 // Initializations of VGG.Init.
@@ -97,7 +104,7 @@ func (v VGG) Validate() error {
 	if v.Init != "" && v.Init != InitVGG && v.Init != InitPyTorch {
 		return fmt.Errorf("vgg: init %q must be %q or %q", v.Init, InitVGG, InitPyTorch)
 	}
-	return nil
+	return v.validateHead()
 }
 
 // ScopesThrough lists the variable scopes of the layers up to and
@@ -238,6 +245,9 @@ func (v VGG) Logits(ctx *context.Context, x *Node) *Node {
 func (v VGG) NumClasses() int { return v.Classes }
 
 func (v VGG) head(ctx *context.Context, x *Node) *Node {
+	if v.Classifier == HeadDense {
+		return v.denseHead(ctx, x)
+	}
 	h := ctx.In("classifier")
 	for i, w := range v.Head {
 		x = nn.ReLU(nn.Conv2D(h.In(fmt.Sprintf("fc%d", i+1)), x, w, 1, v.convOptions(x, w, 1)))
@@ -278,6 +288,13 @@ func (v VGG) Summary(input int) ([]Layer, int, error) {
 		}
 		h /= 2
 		add(fmt.Sprintf("pool%d", s+1), 0)
+	}
+	if v.Classifier == HeadDense {
+		for _, l := range v.denseSummary(h, c) {
+			out = append(out, l)
+			total += l.Params
+		}
+		return out, total, nil
 	}
 	for i, w := range v.Head {
 		params := c*w + w

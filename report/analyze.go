@@ -45,6 +45,9 @@ type Analysis struct {
 	// Sweeps holds the batch-ratio sweep, one entry per group in order of
 	// first appearance; empty without a sweep.
 	Sweeps []SweepResult `json:"sweeps,omitempty"`
+	// Adversarial holds the adversarial evaluations per model and norm
+	// (Li et al. 2019 Fig. 5); empty when none was run.
+	Adversarial []AdversarialResult `json:"adversarial,omitempty"`
 }
 
 // Spread is a mean and the sample standard deviation (divisor N − 1) of N
@@ -284,6 +287,9 @@ func Analyze(r Results) (*Analysis, error) {
 		return nil, err
 	}
 	a.Sweeps = sweeps
+	if a.Adversarial, err = adversarialResults(r.Models); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 

@@ -84,6 +84,11 @@ func Figures(a *Analysis) ([]Figure, error) {
 	if err := add(severityFigure(a, colors)); err != nil {
 		return nil, err
 	}
+	if len(a.Adversarial) > 0 {
+		if err := add(adversarialFigure(a, colors)); err != nil {
+			return nil, err
+		}
+	}
 	for i, s := range a.Sweeps {
 		name := "fig3c_sweep"
 		if len(a.Sweeps) > 1 {

@@ -38,11 +38,16 @@ const (
 // WriteReport writes every output into dir: ReportHTML, AnalysisJSON,
 // TableTXT, the CSV files of WriteCSV, and the figures as FiguresDir/*.png
 // (rendered once for both the PNG files and the HTML).
-func WriteReport(dir string, a *Analysis) error {
+func WriteReport(dir string, a *Analysis) error { return WriteReportWith(dir, a, nil) }
+
+// WriteReportWith is WriteReport with extra figures after the report's own
+// (the analyses of AnalysisFigures).
+func WriteReportWith(dir string, a *Analysis, extra []Figure) error {
 	figs, err := Figures(a)
 	if err != nil {
 		return err
 	}
+	figs = append(figs, extra...)
 	if err := WriteFigures(filepath.Join(dir, FiguresDir), figs); err != nil {
 		return err
 	}

@@ -24,6 +24,9 @@ type Model struct {
 	// Neural summarizes V1 predictivity on the test recordings; nil when it
 	// was not measured.
 	Neural *NeuralSummary `json:"neural,omitempty"`
+	// Adversarial holds the model's adversarial evaluations (Li et al.
+	// 2019 Fig. 5), one per seed and norm; empty when not measured.
+	Adversarial []*metrics.Adversarial `json:"adversarial,omitempty"`
 }
 
 // NeuralSummary is a model's V1 predictivity on the test recordings,

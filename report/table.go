@@ -28,6 +28,7 @@ func Table(a *Analysis) string {
 	if e := a.Exemplars; e != nil {
 		fmt.Fprintf(&b, "\nFig. 2 corruptions (%s): best %s, median %s, worst %s\n", e.Model, e.Best, e.Median, e.Worst)
 	}
+	writeAdversarial(&b, a)
 	for _, s := range a.Sweeps {
 		fmt.Fprintf(&b, "\n%s: %d points (batch ratio × seed); robustness [%%] regressed on clean accuracy [%%] and neural prediction [FEVe]\n", s.Label(), len(s.Points))
 		for _, r := range s.Regressions() {

@@ -16,8 +16,11 @@ import (
 
 func benchCommand(mode string) command {
 	what := "a training step (forward, backward, SGD update)"
-	if mode == "forward" {
+	switch mode {
+	case "forward":
 		what = "inference (forward pass)"
+	case "attack":
+		what = "an L∞ PGD attack step (forward, input gradient, projected signed step; images·steps/s)"
 	}
 	return command{
 		name:    "bench " + mode,

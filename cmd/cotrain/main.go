@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/cotrain/cotrain/experiment"
 )
 
 // command is one subcommand.
@@ -38,6 +40,7 @@ func commands() []command {
 		trainCommand(),
 		evalCleanCommand(),
 		evalCorruptionsCommand(),
+		evalAdversarialCommand(),
 		corruptCommand(),
 		responsesCommand(),
 		v1SimulateCommand(),
@@ -45,9 +48,21 @@ func commands() []command {
 		mouseSimulateCommand(),
 		mouseTrainCommand(),
 		similarityCommand(),
+		analyzeCommand(experiment.AnalysisReconstruct, "reconstruct noisy test images under norm constraints (Figs. 5, 10, 11)",
+			`Reconstructs noisy test images (Gaussian noise, severity 2) from the co-trained
+layer of every classifier of the experiment under each norm constraint, and
+measures each reconstruction's share of content versus noise.`),
+		analyzeCommand(experiment.AnalysisSaliency, "the saliency norm-ratio analysis of reconstructions (Figs. 6, 7)",
+			`Reconstructs clean test images from MTL-Monkey, the Oracle and the Baseline,
+binarizes their saliency maps (a folder of maps, or the built-in spectral
+residual model) and compares how much of each reconstruction's energy falls
+on the salient region (Eq. 1), also for the spectral control.`),
 		modelSummaryCommand(),
+		importCommand(),
+		exportCommand(),
 		benchCommand("train"),
 		benchCommand("forward"),
+		benchCommand("attack"),
 		doctorCommand(),
 	}
 }

@@ -1,6 +1,6 @@
 // Package datatest writes miniature data sets for tests of cotrain
-// packages: a Tiny ImageNet folder with the real layout, small enough to
-// build in milliseconds.
+// packages: a Tiny ImageNet folder and binary CIFAR-10/100 folders with the
+// real layout, small enough to build in milliseconds.
 package datatest
 
 import (

@@ -118,3 +118,29 @@ func TestWriteTinyImageNetRejectsBadSizes(t *testing.T) {
 		t.Error("zero classes accepted")
 	}
 }
+
+func TestWriteCIFARBinaryLayout(t *testing.T) {
+	tests := []struct {
+		hundred bool
+		files   map[string]int // file → size in bytes
+	}{
+		{false, map[string]int{"data_batch_1.bin": 2 * 3073, "data_batch_5.bin": 2 * 3073, "test_batch.bin": 2 * 3073}},
+		{true, map[string]int{"train.bin": 10 * 3074, "test.bin": 2 * 3074}},
+	}
+	for _, tc := range tests {
+		dir := t.TempDir()
+		train, test, err := WriteCIFARBinary(dir, tc.hundred, 2, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(train) != 10 || len(test) != 2 {
+			t.Errorf("hundred=%v: %d training and %d test records, want 10 and 2", tc.hundred, len(train), len(test))
+		}
+		for f, size := range tc.files {
+			st, err := os.Stat(filepath.Join(dir, f))
+			if err != nil || st.Size() != int64(size) {
+				t.Errorf("hundred=%v: %s: %v, size %v, want %d", tc.hundred, f, err, st, size)
+			}
+		}
+	}
+}

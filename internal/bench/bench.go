@@ -26,6 +26,8 @@ import (
 	"github.com/gomlx/gomlx/pkg/core/tensors"
 	gctx "github.com/gomlx/gomlx/pkg/ml/context"
 
+	"github.com/cotrain/cotrain/attack"
+	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/internal/guard"
 	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/nn"
@@ -41,6 +43,10 @@ type Mode string
 const (
 	Train   Mode = "train"   // forward, backward and an SGD step
 	Forward Mode = "forward" // inference
+	// Attack is one L∞ PGD step in evaluation mode: forward, the
+	// cross-entropy's gradient with respect to the input, the signed step
+	// and the projections into the ε-box and the pixel box.
+	Attack Mode = "attack"
 )
 
 // Options configure a benchmark.
@@ -98,8 +104,11 @@ func FLOPs(m models.Network, input int, mode Mode) (float64, error) {
 		return 0, fmt.Errorf("bench: no FLOP count for a %T", m)
 	}
 	f := 2 * macs
-	if mode == Train {
+	switch mode {
+	case Train:
 		f *= 3
+	case Attack:
+		f *= 2 // forward and the input gradient, no weight gradients
 	}
 	return f, nil
 }
@@ -165,6 +174,9 @@ func cotrainStepper(b backends.Backend, o Options) (stepper, error) {
 	if err := nn.SetSeed(mctx, 1); err != nil {
 		return nil, err
 	}
+	if o.Mode == Attack {
+		return attackStepper(b, mctx, o)
+	}
 	opt := &nn.SGD{LR: 0.01, Momentum: 0.75, WeightDecay: 5e-4}
 	var step *gctx.Exec
 	err := guard.Run(func() {
@@ -207,6 +219,35 @@ func cotrainStepper(b backends.Backend, o Options) (stepper, error) {
 			t.MustConstFlatData(func(any) {}) // the result is on the host
 			t.FinalizeAll()
 		}
+		return time.Since(start), nil
+	}, nil
+}
+
+// attackStepper times one PGD step of the attack package on the model
+// with fresh weights: pixel images in [0, 1], ε = 0.03, α = 0.01, the
+// iterate carried from step to step as the attack carries it.
+func attackStepper(b backends.Backend, mctx *gctx.Context, o Options) (stepper, error) {
+	t, err := attack.NewTarget(b, mctx, o.Model, data.Normalize{Mean: 0.5, Std: 0.25}, o.Input, o.Input)
+	if err != nil {
+		return nil, err
+	}
+	x0 := make([]float32, o.Batch*o.Input*o.Input)
+	for i := range x0 {
+		x0[i] = float32((i*7919)%1000) / 1000
+	}
+	labels := make([]int32, o.Batch)
+	eps, alpha := make([]float32, o.Batch), make([]float32, o.Batch)
+	for i := range labels {
+		labels[i], eps[i], alpha[i] = int32(i%o.Model.NumClasses()), 0.03, 0.01
+	}
+	x := x0
+	return func() (time.Duration, error) {
+		start := time.Now()
+		_, next, err := t.StepPGD(x, x0, labels, eps, alpha, o.Batch)
+		if err != nil {
+			return 0, err
+		}
+		x = next
 		return time.Since(start), nil
 	}, nil
 }

@@ -25,6 +25,10 @@ func TestFLOPs(t *testing.T) {
 	if tr != 3*f {
 		t.Errorf("training FLOPs %v, want 3× forward", tr)
 	}
+	at, _ := FLOPs(models.VGG19BN(200), 64, Attack)
+	if at != 2*f {
+		t.Errorf("attack-step FLOPs %v, want 2× forward (no weight gradients)", at)
+	}
 }
 
 func TestResNetFLOPs(t *testing.T) {
@@ -67,4 +71,21 @@ func BenchmarkVGGTrainStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(res.Images, "images/s")
+}
+
+// BenchmarkPGDStep times one L∞ PGD step of the attack package on the same
+// reduced VGG (the comparison with PyTorch's PGD loop is `cotrain bench
+// attack`).
+func BenchmarkPGDStep(b *testing.B) {
+	be, err := cpu.New("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := models.VGG{Stages: [][]int{{16}, {32}, {64}}, Head: []int{64}, Classes: 10, InputChannels: 1, Dropout: 0.5, Tap: "conv2_1"}
+	o := Options{Mode: Attack, Model: m, Input: 32, Batch: 32, Steps: b.N}
+	res, err := Cotrain(context.Background(), be, o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(res.Images, "images·steps/s")
 }

@@ -6,6 +6,7 @@ ResNet with the CIFAR stem (3×3 stride-1 conv1, no max-pool) at base width
 "width". Grayscale input is broadcast to the input channels.
 
 Usage: python3 torch_ref.py MODE CONFIG_JSON BATCH INPUT THREADS DEVICE
+(MODE: train, forward, or attack: one PGD step)
 After building the model it prints "ready", then for each line "step" read
 on stdin runs one step and prints "step SECONDS"; "quit" (or EOF) ends.
 cotrain alternates these steps with its own, so both see the same machine.
@@ -80,12 +81,26 @@ opt = torch.optim.SGD(m.parameters(), lr=0.01, momentum=0.75, weight_decay=5e-4)
 x = torch.randn(batch, 1, size, size, device=device)
 y = torch.randint(0, classes, (batch,), device=device)
 sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
-if mode == "forward":
+if mode in ("forward", "attack"):
     m.eval()
+if mode == "attack":
+    # One L-inf PGD step on pixel images in [0, 1] (normalized inside, as
+    # cotrain's attack package does): eps 0.03, step 0.01.
+    x0 = torch.rand(batch, 1, size, size, device=device)
+    xa = x0.clone()
+    eps, alpha = 0.03, 0.01
 
 
 def step():
-    if mode == "train":
+    global xa
+    if mode == "attack":
+        xa.requires_grad_(True)
+        loss = nn.functional.cross_entropy(m((xa - 0.5) / 0.25), y, reduction="sum")
+        (g,) = torch.autograd.grad(loss, xa)
+        with torch.no_grad():
+            xa = torch.min(torch.max(xa + alpha * g.sign(), x0 - eps), x0 + eps).clamp(0, 1)
+        xa.cpu()  # the iterate reaches the host, as cotrain's does
+    elif mode == "train":
         opt.zero_grad()
         loss = nn.functional.cross_entropy(m(x), y)
         loss.backward()

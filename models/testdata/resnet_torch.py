@@ -6,7 +6,10 @@ torchvision 0.14 (Debian's python3-torch, python3-torchvision):
                       maxpool removed) for several configurations;
   resnet_forward.npz  a tiny random-weight ResNet-18 in eval mode: its
                       state_dict (torchvision names), an input batch, the
-                      logits and the Li taps (stem and each stage), NCHW.
+                      logits and the Li taps (stem and each stage), NCHW;
+  resnet_train.npz    the same network in training mode on another batch:
+                      the cross-entropy loss, the gradients of some
+                      parameters and the running statistics after the step.
 
 Run from this folder: /usr/bin/python3 resnet_torch.py
 """
@@ -77,3 +80,19 @@ for name, t in zip(["conv1", "layer1", "layer2", "layer3", "layer4"], taps):
 np.savez("resnet_forward.npz", **arrays)
 for p in params:
     print(p)
+
+net.train()
+xt = torch.randn(4, 3, 12, 12, dtype=torch.float64)
+yt = torch.tensor([1, 3, 0, 4])
+loss = torch.nn.functional.cross_entropy(net(xt), yt)
+loss.backward()
+train = {"input": xt.numpy(), "labels": yt.numpy().astype(np.int64), "loss": loss.detach().numpy()}
+params = dict(net.named_parameters())
+for name in ["conv1.weight", "bn1.weight", "bn1.bias", "layer1.1.conv2.weight", "layer2.0.downsample.0.weight",
+             "layer3.1.bn2.weight", "layer4.1.conv2.weight", "fc.weight", "fc.bias"]:
+    train["grad." + name] = params[name].grad.numpy()
+buffers = dict(net.named_buffers())
+for name in ["bn1", "layer2.0.downsample.1", "layer4.1.bn2"]:
+    for stat in ["running_mean", "running_var"]:
+        train["after.%s.%s" % (name, stat)] = buffers[name + "." + stat].numpy()
+np.savez("resnet_train.npz", **train)

@@ -156,6 +156,10 @@ with open("py3_protocol4_batch", "wb") as f:
     pickle.dump(d, f, protocol=4)
 expected["py3_protocol4_batch"] = expected["cifar-10-batches-py/test_batch"]
 
+with open("protocol0_plain", "wb") as f:
+    pickle.dump({"labels": [0, 7, 300, -5, 2**40], "name": "x", "t": (1.5, True, None)}, f, protocol=0)
+expected["repr"] = repr(bytes(range(256)))[1:]
+
 with open("expected.json", "w") as f:
     json.dump(expected, f, indent=1)
     f.write("\n")
