@@ -1,4 +1,4 @@
-package torchfile
+package pickle
 
 import (
 	"fmt"
@@ -18,7 +18,7 @@ func render(v any) string {
 		return "False"
 	case string:
 		return fmt.Sprintf("%q", x)
-	case tuple:
+	case Tuple:
 		s := "("
 		for i, e := range x {
 			if i > 0 {
@@ -27,22 +27,22 @@ func render(v any) string {
 			s += render(e)
 		}
 		return s + ")"
-	case *list:
+	case *List:
 		s := "["
-		for i, e := range x.items {
+		for i, e := range x.Items {
 			if i > 0 {
 				s += ", "
 			}
 			s += render(e)
 		}
 		return s + "]"
-	case *dict:
+	case *Dict:
 		s := "{"
-		for i, k := range x.keys {
+		for i, k := range x.Keys {
 			if i > 0 {
 				s += ", "
 			}
-			s += render(k) + ": " + render(x.vals[i])
+			s += render(k) + ": " + render(x.Values[i])
 		}
 		return s + "}"
 	case *big.Int:
@@ -68,8 +68,8 @@ func TestUnpickle(t *testing.T) {
 			`{"a": 1, "b": 2}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u := &unpickler{data: []byte(tc.data)}
-			v, err := u.run()
+			u := &Machine{Data: []byte(tc.data), Globals: map[string]Func{"collections.OrderedDict": nil}}
+			v, err := u.Load()
 			if err != nil {
 				t.Fatal(err)
 			}
