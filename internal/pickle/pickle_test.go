@@ -42,9 +42,12 @@ var testGlobals = map[string]Func{
 		return d, nil
 	},
 	"_codecs.encode": func(a Tuple) (any, error) {
-		s, ok := a[0].(string)
-		if len(a) != 2 || !ok || a[1] != "latin1" {
+		if len(a) != 2 || a[1] != "latin1" {
 			return nil, fmt.Errorf("_codecs.encode%v", a)
+		}
+		s, ok := a[0].(string)
+		if !ok {
+			return nil, fmt.Errorf("_codecs.encode of a %s", TypeName(a[0]))
 		}
 		var b []byte
 		for _, r := range s {
