@@ -186,7 +186,7 @@ func (m *Machine) readLen(size int) (int, error) {
 		return 0, err
 	}
 	if left := len(m.Data) - m.Pos; n > uint64(left) {
-		return 0, fmt.Errorf("a length of %d bytes runs past the end of the stream (%d bytes left; truncated file?)", n, left)
+		return 0, fmt.Errorf("a length of %d bytes runs past the end of the stream (%d bytes left): %w", n, left, ErrTruncated)
 	}
 	return int(n), nil
 }
