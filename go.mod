@@ -6,7 +6,6 @@ require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/gomlx/gomlx v0.26.0
 	github.com/jackc/pgx/v5 v5.13.0
-	github.com/nlpodyssey/gopickle v0.2.0
 	github.com/nlpodyssey/safetensors v0.0.0-20250209183917-bfb01cc25f7c
 	golang.org/x/image v0.47.0
 	golang.org/x/sys v0.49.0

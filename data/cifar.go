@@ -7,6 +7,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/cotrain/cotrain/internal/pickle"
 )
 
 // CIFAR data set names used in spec strings.
@@ -275,17 +277,17 @@ func decodeCIFARPickle(raw []byte, labelKey string) ([]uint8, []uint8, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	d, ok := v.(*pyDict)
+	d, ok := v.(*pickle.Dict)
 	if !ok {
 		return nil, nil, fmt.Errorf("the pickle holds a %T, not a dict", v)
 	}
 	var data, labelList any
-	for i, k := range d.keys {
+	for i, k := range d.Keys {
 		switch s, _ := text(k); s {
 		case "data":
-			data = d.values[i]
+			data = d.Values[i]
 		case labelKey:
-			labelList = d.values[i]
+			labelList = d.Values[i]
 		}
 	}
 	if data == nil {
@@ -305,16 +307,16 @@ func decodeCIFARPickle(raw []byte, labelKey string) ([]uint8, []uint8, error) {
 	if labelList == nil {
 		return nil, nil, fmt.Errorf("the dict has no %q", labelKey)
 	}
-	l, ok := labelList.(*pyList)
+	l, ok := labelList.(*pickle.List)
 	if !ok {
 		return nil, nil, fmt.Errorf("the dict's %q is a %T, not a list", labelKey, labelList)
 	}
-	if len(l.items) != n {
-		return nil, nil, fmt.Errorf("%d labels for %d images", len(l.items), n)
+	if len(l.Items) != n {
+		return nil, nil, fmt.Errorf("%d labels for %d images", len(l.Items), n)
 	}
 	labels := make([]uint8, n)
-	for i, x := range l.items {
-		y, ok := x.(int)
+	for i, x := range l.Items {
+		y, ok := x.(int64)
 		if !ok || y < 0 || y > 255 {
 			return nil, nil, fmt.Errorf("label %d is %v, not a class index", i, x)
 		}

@@ -44,56 +44,6 @@ func loadCIFARExpected(t *testing.T) cifarExpected {
 	return e
 }
 
-// TestUnpickleProtocol0 reads a protocol-0 pickle of plain values and
-// decodes Python's repr of every byte value, protocol 0's STRING form.
-func TestUnpickleProtocol0(t *testing.T) {
-	raw, err := os.ReadFile("testdata/cifar/protocol0_plain")
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := unpickle(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, ok := v.(*pyDict)
-	if !ok || len(d.keys) != 3 {
-		t.Fatalf("unpickled %#v, want a dict of three items", v)
-	}
-	want := map[string]string{
-		"labels": "&{items:[0 7 300 -5 1099511627776]}",
-		"name":   "x",
-		"t":      "[1.5 true <nil>]",
-	}
-	for i, k := range d.keys {
-		key, _ := k.(string)
-		if got := fmt.Sprintf("%+v", d.values[i]); got != want[key] {
-			t.Errorf("%q: %s, want %s", key, got, want[key])
-		}
-	}
-	var e struct {
-		Repr string `json:"repr"`
-	}
-	expected, err := os.ReadFile("testdata/cifar/expected.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(expected, &e); err != nil {
-		t.Fatal(err)
-	}
-	b, err := unquotePy(e.Repr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range 256 {
-		if i >= len(b) || b[i] != byte(i) {
-			t.Fatalf("repr of bytes 0..255 decoded to %d bytes, wrong at %d", len(b), i)
-		}
-	}
-	if len(b) != 256 {
-		t.Errorf("decoded %d bytes, want 256", len(b))
-	}
-}
-
 // checkSet compares a set with labels and, if given, hex HWC pixels.
 func checkSet(t *testing.T, set Set, labels []int, pixels []string) {
 	t.Helper()

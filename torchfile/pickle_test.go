@@ -1,81 +1,37 @@
 package torchfile
 
 import (
-	"fmt"
-	"math/big"
 	"testing"
+
+	"github.com/cotrain/cotrain/internal/pickle"
 )
 
-// render writes an unpickled value in a Python-like notation.
-func render(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case string:
-		return fmt.Sprintf("%q", x)
-	case tuple:
-		s := "("
-		for i, e := range x {
-			if i > 0 {
-				s += ", "
-			}
-			s += render(e)
-		}
-		return s + ")"
-	case *list:
-		s := "["
-		for i, e := range x.items {
-			if i > 0 {
-				s += ", "
-			}
-			s += render(e)
-		}
-		return s + "]"
-	case *dict:
-		s := "{"
-		for i, k := range x.keys {
-			if i > 0 {
-				s += ", "
-			}
-			s += render(k) + ": " + render(x.vals[i])
-		}
-		return s + "}"
-	case *big.Int:
-		return x.String()
-	}
-	return fmt.Sprint(v)
-}
-
-// TestUnpickle interprets pickles written by CPython 3 (pickle.dumps) and
-// one in the form Python 2 gave OrderedDicts, and compares the values.
-func TestUnpickle(t *testing.T) {
-	for _, tc := range []struct {
-		name, data, want string
-	}{
-		{"protocol 2 OrderedDict, negative and long ints",
-			"\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01(X\x01\x00\x00\x00xq\x02J\xfd\xff\xff\xffX\x01\x00\x00\x00yq\x03\x8a\x06\x00\x00\x00\x00\x00\x01X\x01\x00\x00\x00zq\x04\x8a\t\x00\x00\x00\x00\x00\x00\x00\x00\xc0u.",
-			`{"x": -3, "y": 1099511627776, "z": -1180591620717411303424}`},
-		{"protocol 4 frame, memoize, short strings",
-			"\x80\x04\x95.\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94(K\x01G@\x04\x00\x00\x00\x00\x00\x00N\x88]\x94(M,\x01Jp\x11\x01\x00J\xff\xff\xff\xffe\x8c\x02\xc3\xa9\x94t\x94s.",
-			`{"a": (1, 2.5, None, True, [300, 70000, -1], "é")}`},
-		{"Python 2 OrderedDict of [key, value] lists",
-			"\x80\x02ccollections\nOrderedDict\nq\x00]q\x01(]q\x02(X\x01\x00\x00\x00aq\x03K\x01e]q\x04(X\x01\x00\x00\x00bq\x05K\x02ee\x85q\x06Rq\x07.",
-			`{"a": 1, "b": 2}`},
+// TestOrderedDict rebuilds OrderedDicts as CPython 3 pickles them (an empty
+// one, then SETITEMS), from a list of pairs, and as Python 2 did (a list of
+// [key, value] lists).
+func TestOrderedDict(t *testing.T) {
+	for _, tc := range []struct{ name, data string }{
+		{"CPython 3", "\x80\x02ccollections\nOrderedDict\nq\x00)Rq\x01(X\x01\x00\x00\x00aq\x02K\x01X\x01\x00\x00\x00bq\x03K\x02u."},
+		{"list of tuples", "\x80\x02ccollections\nOrderedDict\nq\x00]q\x01(X\x01\x00\x00\x00aq\x02K\x01\x86q\x03X\x01\x00\x00\x00bq\x04K\x02\x86q\x05e\x85q\x06Rq\x07."},
+		{"Python 2", "\x80\x02ccollections\nOrderedDict\nq\x00]q\x01(]q\x02(X\x01\x00\x00\x00aq\x03K\x01e]q\x04(X\x01\x00\x00\x00bq\x05K\x02ee\x85q\x06Rq\x07."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			u := &unpickler{data: []byte(tc.data)}
-			v, err := u.run()
+			v, err := newMachine([]byte(tc.data)).Load()
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := render(v); got != tc.want {
-				t.Errorf("got %s, want %s", got, tc.want)
+			d, ok := v.(*pickle.Dict)
+			if !ok || d.Len() != 2 {
+				t.Fatalf("got %#v, want a dict of two items", v)
+			}
+			for k, want := range map[string]int64{"a": 1, "b": 2} {
+				if got, _ := d.Get(k); got != want {
+					t.Errorf("[%q] = %v, want %d", k, got, want)
+				}
 			}
 		})
+	}
+	if _, err := newMachine([]byte("\x80\x02ccollections\nOrderedDict\nK\x01\x85R.")).Load(); err == nil {
+		t.Error("OrderedDict(1) accepted")
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	"github.com/cotrain/cotrain/internal/pickle"
 )
 
 // Limits on what a file may declare.
@@ -85,7 +87,7 @@ func read(r io.ReaderAt, size int64, key string) (*Loaded, error) {
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")) || bytes.HasPrefix(head, []byte("PK\x05\x06")):
 		return readZip(r, size, key)
-	case len(head) > 0 && head[0] == opProto:
+	case len(head) > 0 && head[0] == pickle.OpProto:
 		if size > 1<<40 {
 			return nil, fmt.Errorf("a legacy file of %d bytes is too large", size)
 		}
@@ -132,8 +134,9 @@ func readZip(r io.ReaderAt, size int64, key string) (*Loaded, error) {
 		return nil, err
 	}
 	storages := map[string]*storageRef{}
-	u := &unpickler{data: pkl, persistent: func(pid any) (any, error) { return registerStorage(storages, pid) }}
-	root, err := u.run()
+	u := newMachine(pkl)
+	u.Persistent = func(pid any) (any, error) { return registerStorage(storages, pid) }
+	root, err := u.Load()
 	if err != nil {
 		return nil, fmt.Errorf("%sdata.pkl: %w", prefix, err)
 	}
@@ -218,7 +221,7 @@ func registerStorage(storages map[string]*storageRef, pid any) (any, error) {
 	}
 	if old, ok := storages[s.key]; ok {
 		if old.dtype != s.dtype || old.numel != s.numel {
-			return nil, fmt.Errorf("pickle: storage %s is declared twice, differently", s.key)
+			return nil, fmt.Errorf("storage %s is declared twice, differently", s.key)
 		}
 		return old, nil
 	}
@@ -231,10 +234,9 @@ func registerStorage(storages map[string]*storageRef, pid any) (any, error) {
 // object and the sorted storage keys, then each storage as its element
 // count (int64) and its raw elements.
 func readLegacy(data []byte, key string) (*Loaded, error) {
-	u := &unpickler{data: data}
+	u := newMachine(data)
 	next := func(what string) (any, error) {
-		u.stack, u.marks, u.memo = nil, nil, map[uint64]any{}
-		v, err := u.run()
+		v, err := u.Load()
 		if err != nil {
 			return nil, fmt.Errorf("legacy format, %s: %w", what, err)
 		}
@@ -258,28 +260,28 @@ func readLegacy(data []byte, key string) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d, ok := info.(*dict); ok {
-		if le, ok := d.get("little_endian"); ok && le != true {
+	if d, ok := info.(*pickle.Dict); ok {
+		if le, ok := d.Get("little_endian"); ok && le != true {
 			return nil, errors.New("the file was written on a big-endian machine; only little-endian files are supported")
 		}
 	}
 	storages := map[string]*storageRef{}
-	u.persistent = func(pid any) (any, error) { return registerStorage(storages, pid) }
+	u.Persistent = func(pid any) (any, error) { return registerStorage(storages, pid) }
 	root, err := next("object")
 	if err != nil {
 		return nil, err
 	}
-	u.persistent = nil
+	u.Persistent = nil
 	keysV, err := next("storage keys")
 	if err != nil {
 		return nil, err
 	}
-	keys, ok := keysV.(*list)
+	keys, ok := keysV.(*pickle.List)
 	if !ok {
 		return nil, fmt.Errorf("legacy format: the storage keys are a %s, not a list", typeName(keysV))
 	}
 	raw := map[string][]byte{}
-	for _, k := range keys.items {
+	for _, k := range keys.Items {
 		ks, ok := k.(string)
 		if !ok {
 			return nil, fmt.Errorf("legacy format: storage key %v is not a string", describe(k))
@@ -288,7 +290,7 @@ func readLegacy(data []byte, key string) (*Loaded, error) {
 		if !ok {
 			return nil, fmt.Errorf("legacy format: storage %s is listed but never used", ks)
 		}
-		b, err := u.read(8)
+		b, err := u.Read(8)
 		if err != nil {
 			return nil, fmt.Errorf("legacy format: storage %s: the file ends before it", ks)
 		}
@@ -297,10 +299,10 @@ func readLegacy(data []byte, key string) (*Loaded, error) {
 			return nil, fmt.Errorf("legacy format: storage %s holds %d elements, its tensors declare %d", ks, numel, s.numel)
 		}
 		want := uint64(numel) * uint64(s.dtype.size)
-		if numel < 0 || want > uint64(len(u.data)-u.pos) {
-			return nil, fmt.Errorf("legacy format: storage %s declares %d elements of %s, more than the %d bytes left in the file", ks, numel, s.dtype.dtype, len(u.data)-u.pos)
+		if numel < 0 || want > uint64(len(u.Data)-u.Pos) {
+			return nil, fmt.Errorf("legacy format: storage %s declares %d elements of %s, more than the %d bytes left in the file", ks, numel, s.dtype.dtype, len(u.Data)-u.Pos)
 		}
-		raw[ks], _ = u.read(int(want))
+		raw[ks], _ = u.Read(int(want))
 	}
 	sd, found, err := findStateDict(root, key)
 	if err != nil {
@@ -320,36 +322,36 @@ func readLegacy(data []byte, key string) (*Loaded, error) {
 }
 
 // isTensorDict reports whether every value of d is a tensor.
-func isTensorDict(d *dict) bool {
-	for _, v := range d.vals {
+func isTensorDict(d *pickle.Dict) bool {
+	for _, v := range d.Values {
 		if _, ok := v.(*tensorRef); !ok {
 			return false
 		}
 	}
-	return len(d.vals) > 0
+	return len(d.Values) > 0
 }
 
 // findStateDict picks the dict of tensors out of the file's object.
-func findStateDict(root any, key string) (*dict, string, error) {
-	d, ok := root.(*dict)
+func findStateDict(root any, key string) (*pickle.Dict, string, error) {
+	d, ok := root.(*pickle.Dict)
 	if !ok {
 		return nil, "", fmt.Errorf("the file holds a %s, not a state dict; save model.state_dict()", typeName(root))
 	}
 	var entries []string
 	var candidates []string
-	for i, k := range d.keys {
+	for i, k := range d.Keys {
 		ks, _ := k.(string)
-		entries = append(entries, fmt.Sprintf("%v (%s)", describe(k), typeName(d.vals[i])))
-		if sub, ok := d.vals[i].(*dict); ok && isTensorDict(sub) && ks != "" {
+		entries = append(entries, fmt.Sprintf("%v (%s)", describe(k), typeName(d.Values[i])))
+		if sub, ok := d.Values[i].(*pickle.Dict); ok && isTensorDict(sub) && ks != "" {
 			candidates = append(candidates, ks)
 		}
 	}
 	if key != "" {
-		v, ok := d.get(key)
+		v, ok := d.Get(key)
 		if !ok {
 			return nil, "", fmt.Errorf("the file has no entry %q; its entries: %s", key, strings.Join(entries, ", "))
 		}
-		sub, ok := v.(*dict)
+		sub, ok := v.(*pickle.Dict)
 		if !ok {
 			return nil, "", fmt.Errorf("entry %q is a %s, not a state dict", key, typeName(v))
 		}
@@ -359,8 +361,8 @@ func findStateDict(root any, key string) (*dict, string, error) {
 		return d, "", nil
 	}
 	if len(candidates) == 1 {
-		sub, _ := d.get(candidates[0])
-		return sub.(*dict), candidates[0], nil
+		sub, _ := d.Get(candidates[0])
+		return sub.(*pickle.Dict), candidates[0], nil
 	}
 	if len(candidates) > 1 {
 		return nil, "", fmt.Errorf("the file holds several state dicts (%s); choose one with --key", strings.Join(candidates, ", "))
@@ -369,21 +371,21 @@ func findStateDict(root any, key string) (*dict, string, error) {
 }
 
 // checkTensors lists every entry of d that is not a tensor.
-func checkTensors(d *dict, key string) error {
+func checkTensors(d *pickle.Dict, key string) error {
 	var bad []string
-	for i, k := range d.keys {
-		if _, ok := d.vals[i].(*tensorRef); !ok {
-			bad = append(bad, fmt.Sprintf("%s (%s)", describe(k), typeName(d.vals[i])))
+	for i, k := range d.Keys {
+		if _, ok := d.Values[i].(*tensorRef); !ok {
+			bad = append(bad, fmt.Sprintf("%s (%s)", describe(k), typeName(d.Values[i])))
 		}
 	}
-	if len(bad) == 0 && len(d.keys) > 0 {
+	if len(bad) == 0 && len(d.Keys) > 0 {
 		return nil
 	}
 	where := "the file's dict"
 	if key != "" {
 		where = fmt.Sprintf("entry %q", key)
 	}
-	if len(d.keys) == 0 {
+	if len(d.Keys) == 0 {
 		return fmt.Errorf("%s is empty", where)
 	}
 	if len(bad) > 20 {
@@ -393,16 +395,16 @@ func checkTensors(d *dict, key string) error {
 }
 
 // materialize copies every tensor of d out of its storage.
-func materialize(d *dict, load func(*storageRef) ([]byte, error)) (*StateDict, error) {
+func materialize(d *pickle.Dict, load func(*storageRef) ([]byte, error)) (*StateDict, error) {
 	out := NewStateDict()
 	var storageBytes, tensorBytes uint64
 	seen := map[*storageRef]bool{}
-	for i, k := range d.keys {
+	for i, k := range d.Keys {
 		name, ok := k.(string)
 		if !ok {
 			return nil, fmt.Errorf("state dict key %v is not a string", describe(k))
 		}
-		ref := d.vals[i].(*tensorRef)
+		ref := d.Values[i].(*tensorRef)
 		s := ref.storage
 		raw, err := load(s)
 		if err != nil {

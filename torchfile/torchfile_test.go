@@ -12,6 +12,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/cotrain/cotrain/internal/pickle"
 )
 
 // expectedTensor is one entry of testdata/expected.json (PyTorch's values).
@@ -236,30 +238,30 @@ func zipWith(t testing.TB, entries map[string][]byte, order ...string) []byte {
 // elements, shape [n]}.
 func onePickle(numel, n int64) []byte {
 	p := &pickler{}
-	p.op(opProto)
+	p.op(pickle.OpProto)
 	p.WriteByte(2)
-	p.op(opEmptyDict)
-	p.op(opMark)
+	p.op(pickle.OpEmptyDict)
+	p.op(pickle.OpMark)
 	p.str("w")
 	p.global("torch._utils", "_rebuild_tensor_v2")
-	p.op(opMark)
-	p.op(opMark)
+	p.op(pickle.OpMark)
+	p.op(pickle.OpMark)
 	p.str("storage")
 	p.global("torch", "FloatStorage")
 	p.str("0")
 	p.str("cpu")
 	p.int(numel)
-	p.op(opTuple)
-	p.op(opBinPersID)
+	p.op(pickle.OpTuple)
+	p.op(pickle.OpBinPersID)
 	p.int(0)
 	p.ints([]int{int(n)})
 	p.ints([]int{1})
-	p.op(opNewFalse)
+	p.op(pickle.OpNewFalse)
 	p.emptyOrderedDict()
-	p.op(opTuple)
-	p.op(opReduce)
-	p.op(opSetItems)
-	p.op(opStop)
+	p.op(pickle.OpTuple)
+	p.op(pickle.OpReduce)
+	p.op(pickle.OpSetItems)
+	p.op(pickle.OpStop)
 	return p.Bytes()
 }
 

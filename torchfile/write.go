@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/cotrain/cotrain/internal/atomicfile"
+	"github.com/cotrain/cotrain/internal/pickle"
 )
 
 // zipAlign is the alignment of storage data in the archive, as torch.save
@@ -79,12 +80,12 @@ type pickler struct{ bytes.Buffer }
 func (p *pickler) op(op byte) { p.WriteByte(op) }
 
 func (p *pickler) global(module, name string) {
-	p.op(opGlobal)
+	p.op(pickle.OpGlobal)
 	p.WriteString(module + "\n" + name + "\n")
 }
 
 func (p *pickler) str(s string) {
-	p.op(opBinUnicode)
+	p.op(pickle.OpBinUnicode)
 	var n [4]byte
 	binary.LittleEndian.PutUint32(n[:], uint32(len(s)))
 	p.Write(n[:])
@@ -94,20 +95,20 @@ func (p *pickler) str(s string) {
 func (p *pickler) int(v int64) {
 	switch {
 	case v >= 0 && v < 256:
-		p.op(opBinInt1)
+		p.op(pickle.OpBinInt1)
 		p.WriteByte(byte(v))
 	case v >= 0 && v < 65536:
-		p.op(opBinInt2)
+		p.op(pickle.OpBinInt2)
 		var b [2]byte
 		binary.LittleEndian.PutUint16(b[:], uint16(v))
 		p.Write(b[:])
 	case v >= math.MinInt32 && v <= math.MaxInt32:
-		p.op(opBinInt)
+		p.op(pickle.OpBinInt)
 		var b [4]byte
 		binary.LittleEndian.PutUint32(b[:], uint32(int32(v)))
 		p.Write(b[:])
 	default:
-		p.op(opLong1)
+		p.op(pickle.OpLong1)
 		p.WriteByte(8)
 		var b [8]byte
 		binary.LittleEndian.PutUint64(b[:], uint64(v))
@@ -116,18 +117,18 @@ func (p *pickler) int(v int64) {
 }
 
 func (p *pickler) ints(vs []int) {
-	p.op(opMark)
+	p.op(pickle.OpMark)
 	for _, v := range vs {
 		p.int(int64(v))
 	}
-	p.op(opTuple)
+	p.op(pickle.OpTuple)
 }
 
 // emptyOrderedDict pushes collections.OrderedDict().
 func (p *pickler) emptyOrderedDict() {
 	p.global("collections", "OrderedDict")
-	p.op(opEmptyTuple)
-	p.op(opReduce)
+	p.op(pickle.OpEmptyTuple)
+	p.op(pickle.OpReduce)
 }
 
 // picklestateDict pickles sd as torch.save pickles a state dict: an
@@ -136,25 +137,25 @@ func (p *pickler) emptyOrderedDict() {
 // torch.XStorage, "i", "cpu", numel).
 func picklestateDict(sd *StateDict) []byte {
 	p := &pickler{}
-	p.op(opProto)
+	p.op(pickle.OpProto)
 	p.WriteByte(2)
 	p.emptyOrderedDict()
 	for i, name := range sd.Names {
 		t := sd.Tensors[name]
 		info, _ := lookupDType(func(d dtypeInfo) bool { return d.dtype == t.DType })
-		p.op(opMark)
+		p.op(pickle.OpMark)
 		p.str(name)
 		p.global("torch._utils", "_rebuild_tensor_v2")
-		p.op(opMark)
+		p.op(pickle.OpMark)
 		// The persistent id of the storage.
-		p.op(opMark)
+		p.op(pickle.OpMark)
 		p.str("storage")
 		p.global("torch", info.storage)
 		p.str(strconv.Itoa(i))
 		p.str("cpu")
 		p.int(int64(t.Len()))
-		p.op(opTuple)
-		p.op(opBinPersID)
+		p.op(pickle.OpTuple)
+		p.op(pickle.OpBinPersID)
 		p.int(0)
 		p.ints(t.Shape)
 		stride := make([]int, len(t.Shape))
@@ -164,12 +165,12 @@ func picklestateDict(sd *StateDict) []byte {
 			s *= t.Shape[j]
 		}
 		p.ints(stride)
-		p.op(opNewFalse)
+		p.op(pickle.OpNewFalse)
 		p.emptyOrderedDict()
-		p.op(opTuple)
-		p.op(opReduce)
-		p.op(opSetItems)
+		p.op(pickle.OpTuple)
+		p.op(pickle.OpReduce)
+		p.op(pickle.OpSetItems)
 	}
-	p.op(opStop)
+	p.op(pickle.OpStop)
 	return p.Bytes()
 }

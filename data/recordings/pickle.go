@@ -1,10 +1,10 @@
 package recordings
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/big"
 	"os"
 	"sort"
@@ -13,11 +13,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/cotrain/cotrain/internal/npy"
-	"github.com/nlpodyssey/gopickle/pickle"
-	"github.com/nlpodyssey/gopickle/types"
+	"github.com/cotrain/cotrain/internal/pickle"
 )
 
-// This file rebuilds NumPy arrays from Python pickles. NumPy pickles an
+// This file rebuilds NumPy arrays from Python pickles, read with
+// internal/pickle's restricted machine. NumPy pickles an
 // ndarray either as numpy.core.multiarray._reconstruct(ndarray, (0,), b'b')
 // followed by a BUILD with the state tuple (version, shape, dtype,
 // is_fortran, raw data), or, under protocol 5, as
@@ -43,17 +43,18 @@ type pyDType struct {
 	typ   string
 }
 
-func (d *pyDType) PySetState(state any) error {
-	t, ok := state.(*types.Tuple)
-	if !ok || t.Len() < 2 {
+// setState applies a dtype's BUILD state.
+func (d *pyDType) setState(state any) error {
+	t, ok := state.(pickle.Tuple)
+	if !ok || len(t) < 2 {
 		return fmt.Errorf("numpy dtype %q: unexpected state %v", d.typ, state)
 	}
-	s, ok := t.Get(1).(string)
+	s, ok := t[1].(string)
 	if !ok || len(s) != 1 {
-		return fmt.Errorf("numpy dtype %q: unexpected byte order %v", d.typ, t.Get(1))
+		return fmt.Errorf("numpy dtype %q: unexpected byte order %v", d.typ, t[1])
 	}
 	d.order = s[0]
-	if t.Len() >= 4 && t.Get(3) != nil {
+	if len(t) >= 4 && t[3] != nil {
 		return fmt.Errorf("numpy dtype %q: structured dtypes are not supported", d.typ)
 	}
 	return nil
@@ -63,7 +64,7 @@ func (d *pyDType) String() string { return string(d.order) + d.typ }
 
 // newDType parses the first argument of numpy.dtype(...) in a pickle:
 // "f8", "i4", "u1", "b1", "U12", "S4", "O8", "V8", ...
-func newDType(args ...any) (any, error) {
+func newDType(args pickle.Tuple) (any, error) {
 	if len(args) == 0 {
 		return nil, errors.New("numpy.dtype called without arguments")
 	}
@@ -88,20 +89,21 @@ type arrayBuilder struct {
 	arr *pyArray
 }
 
-func (b *arrayBuilder) PySetState(state any) error {
-	t, ok := state.(*types.Tuple)
-	if !ok || t.Len() != 5 {
+// setState applies an ndarray's BUILD state.
+func (b *arrayBuilder) setState(state any) error {
+	t, ok := state.(pickle.Tuple)
+	if !ok || len(t) != 5 {
 		return fmt.Errorf("ndarray state: want a 5-tuple (version, shape, dtype, fortran, data), got %T", state)
 	}
-	shape, err := toShape(t.Get(1))
+	shape, err := toShape(t[1])
 	if err != nil {
 		return fmt.Errorf("ndarray state: %w", err)
 	}
-	dt, ok := t.Get(2).(*pyDType)
+	dt, ok := t[2].(*pyDType)
 	if !ok {
-		return fmt.Errorf("ndarray state: dtype is %T, not numpy.dtype", t.Get(2))
+		return fmt.Errorf("ndarray state: dtype is %T, not numpy.dtype", t[2])
 	}
-	fortran, _ := t.Get(3).(bool)
+	fortran, _ := t[3].(bool)
 	nonSingleton := 0
 	for _, s := range shape {
 		if s > 1 {
@@ -111,7 +113,7 @@ func (b *arrayBuilder) PySetState(state any) error {
 	if fortran && nonSingleton > 1 {
 		return errors.New("ndarray state: Fortran-ordered arrays are not supported")
 	}
-	arr, err := buildArray(dt, shape, t.Get(4))
+	arr, err := buildArray(dt, shape, t[4])
 	if err != nil {
 		return err
 	}
@@ -128,14 +130,14 @@ func buildArray(dt *pyDType, shape []int, data any) (*pyArray, error) {
 	}
 	out := &pyArray{Shape: shape}
 	if dt.kind == 'O' {
-		l, ok := data.(*types.List)
+		l, ok := data.(*pickle.List)
 		if !ok {
 			return nil, fmt.Errorf("object array: data is %T, not a list", data)
 		}
-		if len(*l) != n {
-			return nil, fmt.Errorf("object array: %d items for shape %v", len(*l), shape)
+		if len(l.Items) != n {
+			return nil, fmt.Errorf("object array: %d items for shape %v", len(l.Items), shape)
 		}
-		out.Objects = append([]any{}, (*l)...)
+		out.Objects = append([]any{}, l.Items...)
 		return out, nil
 	}
 	raw, err := toBytes(data)
@@ -186,27 +188,25 @@ func buildArray(dt *pyDType, shape []int, data any) (*pyArray, error) {
 }
 
 func toShape(v any) ([]int, error) {
-	t, ok := v.(*types.Tuple)
+	t, ok := v.(pickle.Tuple)
 	if !ok {
 		return nil, fmt.Errorf("shape is %T, not a tuple", v)
 	}
-	shape := make([]int, t.Len())
+	shape := make([]int, len(t))
 	for i := range shape {
-		s, ok := t.Get(i).(int)
-		if !ok || s < 0 {
-			return nil, fmt.Errorf("bad dimension %v in shape", t.Get(i))
+		s, ok := t[i].(int64)
+		if !ok || s < 0 || s > math.MaxInt32 {
+			return nil, fmt.Errorf("bad dimension %v in shape", t[i])
 		}
-		shape[i] = s
+		shape[i] = int(s)
 	}
 	return shape, nil
 }
 
 func toBytes(v any) ([]byte, error) {
 	switch b := v.(type) {
-	case []byte:
+	case []byte: // bytes or bytearray
 		return b, nil
-	case *types.ByteArray:
-		return []byte(*b), nil
 	case string:
 		// Python 2 str: the raw bytes.
 		return []byte(b), nil
@@ -220,128 +220,136 @@ func toBytes(v any) ([]byte, error) {
 // pickles written by Python 3 use for bytes objects.
 type latin1 []byte
 
-type callable func(args ...any) (any, error)
-
-func (c callable) Call(args ...any) (any, error) { return c(args...) }
-
-// classMarker stands for a class that is only ever passed as an argument
-// (numpy.ndarray to _reconstruct).
-type classMarker string
-
-// findNumpyClass resolves the globals NumPy pickles refer to.
-func findNumpyClass(module, name string) (any, error) {
-	mod := strings.Replace(module, "numpy._core", "numpy.core", 1)
-	switch mod + "." + name {
-	case "numpy.ndarray":
-		return classMarker("numpy.ndarray"), nil
-	case "numpy.dtype":
-		return callable(newDType), nil
-	case "numpy.core.multiarray._reconstruct":
-		return callable(func(args ...any) (any, error) {
-			if len(args) == 0 || args[0] != classMarker("numpy.ndarray") {
-				return nil, fmt.Errorf("_reconstruct of %v is not supported (only numpy.ndarray)", args)
-			}
-			return &arrayBuilder{}, nil
-		}), nil
-	case "numpy.core.numeric._frombuffer":
-		return callable(func(args ...any) (any, error) {
-			if len(args) != 4 {
-				return nil, fmt.Errorf("_frombuffer: want 4 arguments, got %d", len(args))
-			}
-			dt, ok := args[1].(*pyDType)
-			if !ok {
-				return nil, fmt.Errorf("_frombuffer: dtype is %T", args[1])
-			}
-			shape, err := toShape(args[2])
-			if err != nil {
-				return nil, fmt.Errorf("_frombuffer: %w", err)
-			}
-			if order, _ := args[3].(string); order == "F" {
-				return nil, errors.New("_frombuffer: Fortran-ordered arrays are not supported")
-			}
-			arr, err := buildArray(dt, shape, args[0])
-			if err != nil {
-				return nil, err
-			}
-			return &arrayBuilder{arr: arr}, nil
-		}), nil
-	case "numpy.core.multiarray.scalar":
-		return callable(func(args ...any) (any, error) {
-			if len(args) != 2 {
-				return nil, fmt.Errorf("numpy scalar: want 2 arguments, got %d", len(args))
-			}
-			dt, ok := args[0].(*pyDType)
-			if !ok {
-				return nil, fmt.Errorf("numpy scalar: dtype is %T", args[0])
-			}
-			arr, err := buildArray(dt, nil, args[1])
-			if err != nil {
-				return nil, fmt.Errorf("numpy scalar: %w", err)
-			}
-			return &arrayBuilder{arr: arr}, nil
-		}), nil
-	case "_codecs.encode":
-		return callable(func(args ...any) (any, error) {
-			if len(args) != 2 {
-				return nil, fmt.Errorf("_codecs.encode: want 2 arguments, got %d", len(args))
-			}
-			s, ok := args[0].(string)
-			if !ok || (args[1] != "latin1" && args[1] != "latin-1") {
-				return nil, fmt.Errorf("_codecs.encode(%T, %v) is not supported", args[0], args[1])
-			}
-			b := make([]byte, 0, utf8.RuneCountInString(s))
-			for _, r := range s {
-				if r > 255 {
-					return nil, errors.New("_codecs.encode: character outside latin-1")
-				}
-				b = append(b, byte(r))
-			}
-			return latin1(b), nil
-		}), nil
+// numpyGlobals returns the globals NumPy pickles refer to, under both the
+// numpy.core and the numpy._core spelling.
+func numpyGlobals() map[string]pickle.Func {
+	g := map[string]pickle.Func{
+		"numpy.ndarray":  nil, // only passed to _reconstruct
+		"numpy.dtype":    newDType,
+		"_codecs.encode": codecsEncode,
 	}
-	return nil, fmt.Errorf("pickle refers to %s.%s, which cotrain cannot rebuild (only NumPy arrays, scalars and builtin containers are supported)", module, name)
+	for name, f := range map[string]pickle.Func{
+		"multiarray._reconstruct": reconstruct,
+		"numeric._frombuffer":     frombuffer,
+		"multiarray.scalar":       scalar,
+	} {
+		g["numpy.core."+name] = f
+		g["numpy._core."+name] = f
+	}
+	return g
+}
+
+// reconstruct is numpy.core.multiarray._reconstruct(numpy.ndarray, shape,
+// typecode); BUILD fills the array in.
+func reconstruct(args pickle.Tuple) (any, error) {
+	if len(args) == 0 || args[0] != (pickle.Global{Module: "numpy", Name: "ndarray"}) {
+		return nil, fmt.Errorf("_reconstruct of %v is not supported (only numpy.ndarray)", args)
+	}
+	return &arrayBuilder{}, nil
+}
+
+// frombuffer is numpy.core.numeric._frombuffer(buffer, dtype, shape, order).
+func frombuffer(args pickle.Tuple) (any, error) {
+	if len(args) != 4 {
+		return nil, fmt.Errorf("_frombuffer: want 4 arguments, got %d", len(args))
+	}
+	dt, ok := args[1].(*pyDType)
+	if !ok {
+		return nil, fmt.Errorf("_frombuffer: dtype is %T", args[1])
+	}
+	shape, err := toShape(args[2])
+	if err != nil {
+		return nil, fmt.Errorf("_frombuffer: %w", err)
+	}
+	if order, _ := args[3].(string); order == "F" {
+		return nil, errors.New("_frombuffer: Fortran-ordered arrays are not supported")
+	}
+	arr, err := buildArray(dt, shape, args[0])
+	if err != nil {
+		return nil, err
+	}
+	return &arrayBuilder{arr: arr}, nil
+}
+
+// scalar is numpy.core.multiarray.scalar(dtype, raw bytes).
+func scalar(args pickle.Tuple) (any, error) {
+	if len(args) != 2 {
+		return nil, fmt.Errorf("numpy scalar: want 2 arguments, got %d", len(args))
+	}
+	dt, ok := args[0].(*pyDType)
+	if !ok {
+		return nil, fmt.Errorf("numpy scalar: dtype is %T", args[0])
+	}
+	arr, err := buildArray(dt, nil, args[1])
+	if err != nil {
+		return nil, fmt.Errorf("numpy scalar: %w", err)
+	}
+	return &arrayBuilder{arr: arr}, nil
+}
+
+// codecsEncode is _codecs.encode(str, "latin1").
+func codecsEncode(args pickle.Tuple) (any, error) {
+	if len(args) != 2 {
+		return nil, fmt.Errorf("_codecs.encode: want 2 arguments, got %d", len(args))
+	}
+	s, ok := args[0].(string)
+	if !ok || (args[1] != "latin1" && args[1] != "latin-1") {
+		return nil, fmt.Errorf("_codecs.encode(%T, %v) is not supported", args[0], args[1])
+	}
+	b := make([]byte, 0, utf8.RuneCountInString(s))
+	for _, r := range s {
+		if r > 255 {
+			return nil, errors.New("_codecs.encode: character outside latin-1")
+		}
+		b = append(b, byte(r))
+	}
+	return latin1(b), nil
+}
+
+// buildNumpy applies BUILD to a dtype or an array under reconstruction.
+func buildNumpy(obj, state any) error {
+	switch o := obj.(type) {
+	case *pyDType:
+		return o.setState(state)
+	case *arrayBuilder:
+		return o.setState(state)
+	}
+	return fmt.Errorf("BUILD on a %s", pickle.TypeName(obj))
 }
 
 // loadPickle unpickles the file at path, rebuilding NumPy arrays, and
 // returns the top-level dict with string keys. Values are plain Go values:
-// int, float64, string, bool, nil, []byte, *types.List, *types.Tuple,
-// *types.Dict, *pyArray.
-func loadPickle(path string) (d map[string]any, err error) {
-	f, err := os.Open(path)
+// int64, *big.Int, float64, string, bool, nil, []byte, *pickle.List,
+// pickle.Tuple, *pickle.Dict, *pyArray.
+func loadPickle(path string) (map[string]any, error) {
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	u := pickle.NewUnpickler(bufio.NewReader(f))
-	u.FindClass = findNumpyClass
-	defer func() {
-		// gopickle can panic on some malformed inputs; report them as errors.
-		if r := recover(); r != nil {
-			d, err = nil, fmt.Errorf("%s: malformed pickle: %v", path, r)
-		}
-	}()
-	v, err := u.Load()
+	m := &pickle.Machine{Data: raw, Globals: numpyGlobals(), Build: buildNumpy,
+		Hint: "cotrain cannot rebuild it (only NumPy arrays, scalars and builtin containers are supported)"}
+	v, err := m.Load()
 	if err != nil {
-		if strings.Contains(err.Error(), "EOF") {
+		if errors.Is(err, pickle.ErrTruncated) {
 			return nil, fmt.Errorf("%s: file is truncated or not a pickle: %w", path, err)
 		}
 		return nil, fmt.Errorf("%s: unpickling: %w", path, err)
 	}
-	dict, ok := v.(*types.Dict)
+	dict, ok := v.(*pickle.Dict)
 	if !ok {
 		return nil, fmt.Errorf("%s: top-level object is %T, want a dict", path, v)
 	}
 	out := make(map[string]any, dict.Len())
-	for _, e := range *dict {
-		k, ok := e.Key.(string)
+	for i, key := range dict.Keys {
+		k, ok := key.(string)
 		if !ok {
-			if b, isBytes := e.Key.([]byte); isBytes {
+			if b, isBytes := key.([]byte); isBytes {
 				k = string(b)
 			} else {
-				return nil, fmt.Errorf("%s: dict key %v is not a string", path, e.Key)
+				return nil, fmt.Errorf("%s: dict key %v is not a string", path, key)
 			}
 		}
-		out[k] = unwrap(e.Value)
+		out[k] = unwrap(dict.Values[i])
 	}
 	return out, nil
 }
@@ -378,17 +386,17 @@ func asNumeric(v any) (*npy.Array, error) {
 			return nil, errors.New("array is not numeric")
 		}
 		return x.Numeric, nil
-	case int:
-		return &npy.Array{DType: npy.Int64, Shape: []int{}, Data: []int64{int64(x)}}, nil
+	case int64:
+		return &npy.Array{DType: npy.Int64, Shape: []int{}, Data: []int64{x}}, nil
 	case float64:
 		return &npy.Array{DType: npy.Float64, Shape: []int{}, Data: []float64{x}}, nil
 	case bool:
 		return &npy.Array{DType: npy.Bool, Shape: []int{}, Data: []bool{x}}, nil
 	case *big.Int:
 		return nil, fmt.Errorf("integer %v is too large", x)
-	case *types.List:
-		vals := make([]float64, len(*x))
-		for i, e := range *x {
+	case *pickle.List:
+		vals := make([]float64, len(x.Items))
+		for i, e := range x.Items {
 			a, err := asNumeric(e)
 			if err != nil || a.Len() != 1 {
 				return nil, fmt.Errorf("list item %d is not a number", i)
@@ -432,9 +440,9 @@ func asStrings(v any) ([]string, error) {
 			}
 			return out, nil
 		}
-	case *types.List:
-		return objectStrings(*x)
-	case int, float64:
+	case *pickle.List:
+		return objectStrings(x.Items)
+	case int64, float64:
 		return []string{fmt.Sprint(x)}, nil
 	}
 	return nil, fmt.Errorf("value of type %T is not a string or array of strings", v)
