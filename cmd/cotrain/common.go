@@ -18,7 +18,7 @@ type backendOpener func() (backends.Backend, error)
 // backendFlag adds --backend and returns a function opening the chosen
 // backend (re-executing the program for the GPU's libraries if needed).
 func backendFlag(fs *flag.FlagSet) backendOpener {
-	spec := fs.String("backend", "", "compute backend: cpu[:threads=N,profile], simplego or xla[:PLUGIN] (default: $"+engine.EnvVar+", else xla when a GPU is found, else cpu)")
+	spec := fs.String("backend", "", "compute backend: cpu[:threads=N,profile,kernel=avx2|avx512|generic], simplego or xla[:PLUGIN] (default: $"+engine.EnvVar+", else xla when a GPU is found, else cpu)")
 	return func() (backends.Backend, error) {
 		s := *spec
 		if s == "" {

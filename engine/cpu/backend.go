@@ -31,16 +31,19 @@ type Backend struct {
 	threads  int
 	pool     *pool
 	finished bool
-	profile  *profile // nil unless the "profile" option is set
+	profile  *profile   // nil unless the "profile" option is set
+	kernel   kernelKind // the GEMM micro-kernel (option "kernel")
 }
 
 var _ backends.Backend = (*Backend)(nil)
 
 // New returns a CPU backend. config is a comma-separated list of options:
 // "threads=N" limits the worker threads (default: GOMAXPROCS); "profile"
-// records the time spent per op (see Profile).
+// records the time spent per op (see Profile); "kernel=avx2|avx512|generic"
+// forces a GEMM micro-kernel (default: AVX2 where the CPU has it, see
+// defaultKernel), failing if this CPU cannot run it.
 func New(config string) (*Backend, error) {
-	b := &Backend{threads: runtime.GOMAXPROCS(0), pool: newPool()}
+	b := &Backend{threads: runtime.GOMAXPROCS(0), pool: newPool(), kernel: defaultKernel()}
 	for _, opt := range strings.Split(config, ",") {
 		if opt == "" {
 			continue
@@ -55,8 +58,14 @@ func New(config string) (*Backend, error) {
 			b.threads = n
 		case "profile":
 			b.profile = newProfile()
+		case "kernel":
+			kk, err := parseKernel(v)
+			if err != nil {
+				return nil, err
+			}
+			b.kernel = kk
 		default:
-			return nil, fmt.Errorf("backend cpu: unknown option %q (known: threads=N, profile)", opt)
+			return nil, fmt.Errorf("backend cpu: unknown option %q (known: threads=N, profile, kernel=avx2|avx512|generic)", opt)
 		}
 	}
 	return b, nil
@@ -70,7 +79,7 @@ func (b *Backend) String() string { return Name }
 
 // Description implements backends.Backend.
 func (b *Backend) Description() string {
-	return fmt.Sprintf("cotrain CPU backend (%d threads, %s GEMM kernel)", b.threads, gemmKernelName())
+	return fmt.Sprintf("cotrain CPU backend (%d threads, %s GEMM kernel)", b.threads, b.kernel.describe())
 }
 
 // NumDevices implements backends.Backend.
@@ -78,6 +87,9 @@ func (b *Backend) NumDevices() int { return 1 }
 
 // DeviceDescription implements backends.Backend.
 func (b *Backend) DeviceDescription(backends.DeviceNum) string { return "host CPU" }
+
+// Kernel names the GEMM micro-kernel in use: "avx2", "avx512" or "generic".
+func (b *Backend) Kernel() string { return b.kernel.String() }
 
 // Threads is the number of worker threads kernels use.
 func (b *Backend) Threads() int { return b.threads }

@@ -249,7 +249,7 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	tiles := (rows + mr - 1) / mr
 	chunkTiles := max(1, rowChunk/mr)
 	parallelFor(x.b.threads, tiles, 1, func(from, to int) {
-		var t tile
+		t := tile{kern: x.b.kernel}
 		ptrs := make([]rowPtrs, chunkTiles*nSeg)
 		var apack []float32
 		if packA {
@@ -398,7 +398,7 @@ func convPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	tiles := (rows + mr - 1) / mr
 	chunkTiles := max(1, rowChunk/mr)
 	parallelFor(x.b.threads, tiles, 1, func(from, to int) {
-		var t tile
+		t := tile{kern: x.b.kernel}
 		base := make([][mr]int, chunkTiles) // each tile row's offset in xp
 		walk := newRowWalker(g)
 		walk.seek(from * mr)
@@ -683,7 +683,7 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 		parallelFor(parts, parts, 1, func(from, to int) {
 			for t := from; t < to; t++ {
 				private[t] = make([]float32, len(out))
-				convReduceBatchRange(g, in, ker, private[t], 0, groups, t*per*kcBlock, min((t+1)*per*kcBlock, K))
+				convReduceBatchRange(x.b.kernel, g, in, ker, private[t], 0, groups, t*per*kcBlock, min((t+1)*per*kcBlock, K))
 			}
 		})
 		copy(out, private[0])
@@ -693,11 +693,11 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 		return
 	}
 	if rowsOB < 4*mr { // folded rows: split the reduction (below the private-output limit this rarely applies)
-		convReduceBatchRange(g, in, ker, out, 0, groups, 0, K)
+		convReduceBatchRange(x.b.kernel, g, in, ker, out, 0, groups, 0, K)
 		return
 	}
 	parallelFor(x.b.threads, groups, 1, func(gFrom, gTo int) {
-		convReduceBatchRange(g, in, ker, out, gFrom, gTo, 0, K)
+		convReduceBatchRange(x.b.kernel, g, in, ker, out, gFrom, gTo, 0, K)
 	})
 }
 
@@ -712,7 +712,7 @@ const privateOutputLimit = 1 << 18
 // With few input channels (rowsOB < mr·4) the output positions are folded
 // into the rows: one GEMM with rows (os, ob) instead of one per position,
 // so that the four-row tiles are not mostly empty.
-func convReduceBatchRange(g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom, kTo int) {
+func convReduceBatchRange(kern kernelKind, g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom, kTo int) {
 	rowsOB := g.in[g.a.axes.InputBatch]
 	cout := g.cout
 	nKs := product(g.kerSp)
@@ -742,7 +742,7 @@ func convReduceBatchRange(g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom
 		width = (nOS*rowsOB + mr - 1) / mr * mr
 		passes = 1
 	}
-	var t tile
+	t := tile{kern: kern}
 	bpack := make([]float32, np*kcBlock*nr)
 	apack := make([]float32, width*kcBlock)
 	icOf := make([]int, kcBlock)
@@ -806,7 +806,7 @@ func convReduceBatchRange(g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom
 					}
 					// Folded rows belong to different positions: compute into
 					// the scratch tile and add each row where it goes.
-					microKernel(kc, &ptrs, width*4, &pan[0], &t.scratch[0], nr, false)
+					t.kern.micro(kc, &ptrs, width*4, &pan[0], &t.scratch[0], nr, false)
 					for i := range mr {
 						row := row0 + i
 						if row >= nOS*rowsOB {
@@ -850,7 +850,7 @@ func convSmallInput(x *execution, g *convGeom, in, ker, out []float32) {
 	rows := len(out) / cout
 	tiles := (rows + mr - 1) / mr
 	parallelFor(x.b.threads, tiles, 64, func(from, to int) {
-		var t tile
+		t := tile{kern: x.b.kernel}
 		var ptrs rowPtrs
 		panel := make([]float32, k*mr)
 		for i := range mr {
@@ -1006,7 +1006,7 @@ func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 			acc := x.b.pool.get(dtypeFloat32, len(out)).([]float32)
 			clear(acc)
 			bpack := x.b.pool.get(dtypeFloat32, len(panels)*q*nr).([]float32)
-			var tl tile
+			tl := tile{kern: x.b.kernel}
 			var ptrs rowPtrs
 			for n := t * per; n < min((t+1)*per, images); n++ {
 				// B: the image's output gradient, zero-extended to the padded width.

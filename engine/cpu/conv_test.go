@@ -101,9 +101,10 @@ func TestConvGradPadded(t *testing.T) {
 	}
 }
 
-// checkConv runs conv on random operands of g's shapes and compares it with
-// the reference loop, after filling b's pool with NaN buffers of the given
-// sizes (the scratch conv takes from it): stale contents must not leak.
+// checkConv runs conv on random operands of g's shapes with every GEMM
+// micro-kernel this CPU supports and compares it with the reference loop,
+// after filling b's pool with NaN buffers of the given sizes (the scratch
+// conv takes from it): stale contents must not leak.
 func checkConv(t *testing.T, b *Backend, g *convGeom, conv func(*execution, *convGeom, []float32, []float32, []float32), stale ...int) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(3, 4))
@@ -116,20 +117,23 @@ func checkConv(t *testing.T, b *Backend, g *convGeom, conv func(*execution, *con
 	}
 	want := make([]float32, product(g.out))
 	convDirect(1, g, in, ker, want)
-	for _, n := range stale {
-		for range 2 {
-			buf := make([]float32, n)
-			for i := range buf {
-				buf[i] = float32(math.NaN())
+	for _, kern := range supportedKernels() {
+		b.kernel = kern
+		for _, n := range stale {
+			for range 2 {
+				buf := make([]float32, n)
+				for i := range buf {
+					buf[i] = float32(math.NaN())
+				}
+				b.pool.put(dtypeFloat32, buf)
 			}
-			b.pool.put(dtypeFloat32, buf)
 		}
-	}
-	got := make([]float32, len(want))
-	conv(&execution{b: b}, g, in, ker, got)
-	for i := range want {
-		if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want[i])))) {
-			t.Fatalf("element %d: %v, reference %v", i, got[i], want[i])
+		got := make([]float32, len(want))
+		conv(&execution{b: b}, g, in, ker, got)
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want[i])))) {
+				t.Fatalf("kernel %s: element %d: %v, reference %v", kern, i, got[i], want[i])
+			}
 		}
 	}
 }

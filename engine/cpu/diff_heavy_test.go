@@ -24,7 +24,7 @@ func gradOf(y *graph.Node, xs []*graph.Node) []*graph.Node {
 }
 
 func TestDot(t *testing.T) {
-	runDiff(t, []diffCase{
+	runDiffKernels(t, []diffCase{
 		{name: "matmul odd", fn: one(func(xs []*graph.Node) *graph.Node { return graph.Dot(xs[0], xs[1]) }), inputs: []input{f32(7, 13), f32(13, 19)}},
 		{name: "matmul big", fn: one(func(xs []*graph.Node) *graph.Node { return graph.Dot(xs[0], xs[1]) }), inputs: []input{f32(33, 130), f32(130, 70)}, tol: 1e-4},
 		{name: "contract lhs axis 0", fn: one(func(xs []*graph.Node) *graph.Node {
@@ -61,7 +61,7 @@ func TestConv(t *testing.T) {
 	withGrads := func(f func(xs []*graph.Node) *graph.Node) func(xs []*graph.Node) []*graph.Node {
 		return func(xs []*graph.Node) []*graph.Node { return gradOf(f(xs), xs) }
 	}
-	runDiff(t, []diffCase{
+	runDiffKernels(t, []diffCase{
 		{name: "3x3 same", fn: one(conv(1, true)), inputs: []input{f32(2, 9, 7, 5), f32(3, 3, 5, 17)}, tol: 1e-4},
 		{name: "3x3 same gradients", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 9, 7, 5), f32(3, 3, 5, 17)}, tol: 1e-4},
 		{name: "3x3 stride 2", fn: one(conv(2, true)), inputs: []input{f32(3, 8, 9, 4), f32(3, 3, 4, 6)}, tol: 1e-4},
@@ -119,7 +119,7 @@ func TestPoolingGatherRandom(t *testing.T) {
 // (overlapping, padded windows), which SimpleGo cannot run, against finite
 // differences in float64.
 func TestOverlappingPoolGradient(t *testing.T) {
-	b, _ := backendsUnderTest(t)
+	b, _ := backendsUnderTest(t, "")
 	loss := func(_ *context.Context, xs []*graph.Node) *graph.Node {
 		y := graph.MaxPool(xs[0]).Window(3).Strides(2).PadSame().Done()
 		w := graph.Sin(graph.MulScalar(graph.Iota(y.Graph(), shapes.Make(y.DType(), y.Shape().Size()), 0), 0.37))

@@ -16,10 +16,11 @@ import (
 	"github.com/cotrain/cotrain/engine/simplego"
 )
 
-// backendsUnderTest returns the cpu backend and the reference.
-func backendsUnderTest(t testing.TB) (backends.Backend, backends.Backend) {
+// backendsUnderTest returns the cpu backend (with the options in config)
+// and the reference.
+func backendsUnderTest(t testing.TB, config string) (backends.Backend, backends.Backend) {
 	t.Helper()
-	c, err := cpu.New("")
+	c, err := cpu.New(config)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,9 +135,24 @@ func asFloat64(t *tensors.Tensor) []float64 {
 	return out
 }
 
+// runDiff compares the default cpu backend with the reference on cases.
 func runDiff(t *testing.T, cases []diffCase) {
 	t.Helper()
-	cb, rb := backendsUnderTest(t)
+	runDiffWith(t, "", cases)
+}
+
+// runDiffKernels runs cases once per GEMM micro-kernel this CPU supports
+// (the "kernel=" option), for the ops that reach the GEMM.
+func runDiffKernels(t *testing.T, cases []diffCase) {
+	t.Helper()
+	for _, k := range cpu.SupportedKernels() {
+		t.Run(k, func(t *testing.T) { runDiffWith(t, "kernel="+k, cases) })
+	}
+}
+
+func runDiffWith(t *testing.T, config string, cases []diffCase) {
+	t.Helper()
+	cb, rb := backendsUnderTest(t, config)
 	for ci, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			exec := func(b backends.Backend) []*tensors.Tensor {

@@ -118,7 +118,7 @@ func dotF32(x *execution, L, R dotLayout, a, b, o []float32, batch, m, k, nn int
 			rb = rhs[bi*k*nn:]
 		}
 		pb := packB(packBuf, rb, k, nn, rk, rn)
-		gemmRowMajor(th, m, lhs[bi*m*k:], k, pb, o[bi*m*nn:], nn)
+		gemmRowMajor(x.b.kernel, th, m, lhs[bi*m*k:], k, pb, o[bi*m*nn:], nn)
 	}
 	return nil
 }

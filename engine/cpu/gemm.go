@@ -103,20 +103,21 @@ func packB(dst []float32, src []float32, k, n, rs, cs int) packedB {
 // tile runs the micro-kernel for one mr×nr block of C at (c, ldc) holding
 // rows valid rows and cols valid columns, using scratch when partial.
 type tile struct {
+	kern    kernelKind
 	scratch [mr * nr]float32
 }
 
 func (t *tile) run(k int, a *rowPtrs, astride int, b []float32, c []float32, ldc, rows, cols int, accumulate bool) {
 	if rows == mr {
 		if cols == nr {
-			microKernel(k, a, astride, &b[0], &c[0], ldc, accumulate)
+			t.kern.micro(k, a, astride, &b[0], &c[0], ldc, accumulate)
 			return
 		}
-		if narrowKernel(k, a, astride, &b[0], &c[0], ldc, cols, accumulate) {
+		if t.kern.narrow(k, a, astride, &b[0], &c[0], ldc, cols, accumulate) {
 			return
 		}
 	}
-	microKernel(k, a, astride, &b[0], &t.scratch[0], nr, false)
+	t.kern.micro(k, a, astride, &b[0], &t.scratch[0], nr, false)
 	for i := range rows {
 		dst := c[i*ldc : i*ldc+cols]
 		src := t.scratch[i*nr : i*nr+cols]
@@ -131,15 +132,16 @@ func (t *tile) run(k int, a *rowPtrs, astride int, b []float32, c []float32, ldc
 }
 
 // gemmRowMajor computes C (m×n, row stride ldc) = A·B for row-major A
-// (m×k, row stride lda) and a packed B, in parallel over row tiles.
-func gemmRowMajor(threads, m int, a []float32, lda int, b packedB, c []float32, ldc int) {
+// (m×k, row stride lda) and a packed B, in parallel over row tiles, with
+// micro-kernel kern.
+func gemmRowMajor(kern kernelKind, threads, m int, a []float32, lda int, b packedB, c []float32, ldc int) {
 	k := b.k
 	zero := make([]float32, max(k, 1))
 	tiles := (m + mr - 1) / mr
 	np := (b.n + nr - 1) / nr
 	grain := max(1, 8192/max(1, k*np))
 	parallelFor(threads, tiles, grain, func(from, to int) {
-		var t tile
+		t := tile{kern: kern}
 		var ptrs rowPtrs
 		for ti := from; ti < to; ti++ {
 			r0 := ti * mr

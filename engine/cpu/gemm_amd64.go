@@ -10,6 +10,10 @@ func sgemm4x24AVX2(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc i
 // hasAVX2 reports whether the AVX2/FMA micro-kernel can run on this CPU.
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// hasAVX512 reports whether the AVX-512 micro-kernels (F and VL: zmm
+// registers, EVEX-encoded ymm FMAs with embedded broadcast) can run.
+var hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+
 // The same for the first 16 or 8 columns of a packed panel (k ≥ 1).
 //
 //go:noescape
@@ -18,34 +22,44 @@ func sgemm4x16AVX2(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc i
 //go:noescape
 func sgemm4x8AVX2(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
 
-func microKernel(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) {
-	if hasAVX2 {
+// sgemm4x24AVX512 and sgemm4x16AVX512 (gemm512_amd64.s) have the contract
+// of their AVX2 counterparts.
+//
+//go:noescape
+func sgemm4x24AVX512(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func sgemm4x16AVX512(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
+
+// micro computes C[0:mr, 0:nr] (+)= Σ_p A[i](p)·B[p, 0:nr] with kernel kk.
+func (kk kernelKind) micro(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) {
+	switch kk {
+	case kernelAVX512:
+		sgemm4x24AVX512(k, a, astride, b, c, ldc, accumulate)
+	case kernelAVX2:
 		sgemm4x24AVX2(k, a, astride, b, c, ldc, accumulate)
-		return
+	default:
+		microKernelGo(k, a, astride, b, c, ldc, accumulate)
 	}
-	microKernelGo(k, a, astride, b, c, ldc, accumulate)
 }
 
-// narrowKernel computes only the first cols ≤ 16 columns of a tile, writing
+// narrow computes only the first cols ≤ 16 columns of a tile, writing
 // exactly 16 (or 8) columns of C; it reports false if it cannot.
-func narrowKernel(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, cols int, accumulate bool) bool {
-	if !hasAVX2 || k == 0 {
+func (kk kernelKind) narrow(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, cols int, accumulate bool) bool {
+	if kk == kernelGeneric || k == 0 {
 		return false
 	}
 	switch cols {
 	case 16:
-		sgemm4x16AVX2(k, a, astride, b, c, ldc, accumulate)
+		if kk == kernelAVX512 {
+			sgemm4x16AVX512(k, a, astride, b, c, ldc, accumulate)
+		} else {
+			sgemm4x16AVX2(k, a, astride, b, c, ldc, accumulate)
+		}
 	case 8:
 		sgemm4x8AVX2(k, a, astride, b, c, ldc, accumulate)
 	default:
 		return false
 	}
 	return true
-}
-
-func gemmKernelName() string {
-	if hasAVX2 {
-		return "AVX2/FMA"
-	}
-	return "portable Go"
 }

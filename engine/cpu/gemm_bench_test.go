@@ -8,8 +8,15 @@ import (
 // BenchmarkMicroKernel measures the micro-kernel on one core: with A
 // and B in L1, and with A rows cin floats apart (as a convolution reads
 // them) or packed (interleaved), streaming from L2. Rows a multiple of 1 KiB
-// apart alias in L1, which is why wide layers pack A.
+// apart alias in L1, which is why wide layers pack A. Every kernel this CPU
+// supports runs, side by side.
 func BenchmarkMicroKernel(b *testing.B) {
+	for _, kern := range supportedKernels() {
+		b.Run(kern.String(), func(b *testing.B) { benchMicroKernel(b, kern) })
+	}
+}
+
+func benchMicroKernel(b *testing.B, kern kernelKind) {
 	run := func(b *testing.B, k, sets, rowSpacing int, packed bool) {
 		a := make([]float32, (sets*mr+8)*max(rowSpacing, k))
 		bb := make([]float32, k*nr)
@@ -31,7 +38,7 @@ func BenchmarkMicroKernel(b *testing.B) {
 		b.ResetTimer()
 		for range b.N {
 			for s := range sets {
-				microKernel(k, &p[s], astride, &bb[0], &c[s*mr*nr], nr, true)
+				kern.micro(k, &p[s], astride, &bb[0], &c[s*mr*nr], nr, true)
 			}
 		}
 		b.ReportMetric(float64(b.N*sets)*float64(k)*mr*nr*2/b.Elapsed().Seconds()/1e9, "GFLOP/s")

@@ -2,15 +2,19 @@
 
 package cpu
 
-func microKernel(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) {
+// micro runs the portable micro-kernel: off amd64 there is no other.
+func (kk kernelKind) micro(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) {
 	microKernelGo(k, a, astride, b, c, ldc, accumulate)
 }
 
-func gemmKernelName() string { return "portable Go" }
-
-func narrowKernel(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, cols int, accumulate bool) bool {
+// narrow reports false: the portable kernel has no narrow variant.
+func (kk kernelKind) narrow(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, cols int, accumulate bool) bool {
 	return false
 }
 
-// hasAVX2 is false off amd64: the assembly kernels do not exist there.
-const hasAVX2 = false
+// hasAVX2 and hasAVX512 are false off amd64: the assembly kernels do not
+// exist there.
+const (
+	hasAVX2   = false
+	hasAVX512 = false
+)

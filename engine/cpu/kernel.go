@@ -1,0 +1,83 @@
+package cpu
+
+import (
+	"fmt"
+	"strings"
+)
+
+// kernelKind names a GEMM micro-kernel family. The backend holds one; every
+// GEMM and convolution it runs dispatches on it, so two backends in one
+// process may use different kernels (the differential tests do).
+type kernelKind uint8
+
+const (
+	kernelGeneric kernelKind = iota // portable Go
+	kernelAVX2                      // AVX2/FMA, 256-bit (gemm_amd64.s)
+	kernelAVX512                    // AVX-512F/VL, 512-bit (gemm512_amd64.s)
+)
+
+// kernelNames are the option values of "kernel=", indexed by kernelKind.
+var kernelNames = [...]string{kernelGeneric: "generic", kernelAVX2: "avx2", kernelAVX512: "avx512"}
+
+func (k kernelKind) String() string { return kernelNames[k] }
+
+// describe is the kernel as Description and `cotrain doctor` print it.
+func (k kernelKind) describe() string {
+	switch k {
+	case kernelAVX2:
+		return "AVX2/FMA"
+	case kernelAVX512:
+		return "AVX-512"
+	}
+	return "portable Go"
+}
+
+// supportedKernels lists the kernels this CPU can run, slowest first.
+func supportedKernels() []kernelKind {
+	ks := []kernelKind{kernelGeneric}
+	if hasAVX2 {
+		ks = append(ks, kernelAVX2)
+	}
+	if hasAVX512 {
+		ks = append(ks, kernelAVX512)
+	}
+	return ks
+}
+
+// defaultKernel is the kernel a backend uses unless "kernel=" says
+// otherwise: AVX2 where the CPU has it. AVX-512 is not the default because
+// on the one AVX-512 machine measured (AMD Zen 4, which splits 512-bit ops
+// into two 256-bit halves) it was not faster; see docs/engine.md.
+func defaultKernel() kernelKind {
+	if hasAVX2 {
+		return kernelAVX2
+	}
+	return kernelGeneric
+}
+
+// parseKernel reads the value of the "kernel=" option and checks that this
+// CPU can run it.
+func parseKernel(v string) (kernelKind, error) {
+	for _, k := range supportedKernels() {
+		if v == k.String() {
+			return k, nil
+		}
+	}
+	for _, name := range kernelNames {
+		if v == name {
+			return 0, fmt.Errorf("backend cpu: kernel=%s needs CPU features this machine lacks (supported here: %s)", v, strings.Join(SupportedKernels(), ", "))
+		}
+	}
+	return 0, fmt.Errorf("backend cpu: unknown kernel=%q (known: avx2, avx512, generic)", v)
+}
+
+// SupportedKernels lists the values of the "kernel=" option this CPU can
+// run, slowest first (for tests, comparisons and `cotrain doctor`).
+func SupportedKernels() []string {
+	ks := supportedKernels()
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = k.String()
+	}
+	return s
+}
