@@ -386,18 +386,7 @@ func (r *runner) mouseRec(path string) (*recordings.Recordings, error) {
 	if r.cfg.Mouse.Recordings == "" {
 		return r.recordings(path)
 	}
-	if rec, ok := r.rec[path]; ok {
-		return rec, nil
-	}
-	rec, err := r.cfg.Mouse.Open(r.ctx)
-	if err != nil {
-		return nil, err
-	}
-	if r.rec == nil {
-		r.rec = map[string]*recordings.Recordings{}
-	}
-	r.rec[path] = rec
-	return rec, nil
+	return r.cachedRecordings(path, func() (*recordings.Recordings, error) { return r.cfg.Mouse.Open(r.ctx) })
 }
 
 func (r *runner) simulateMouse(path string) error {

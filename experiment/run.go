@@ -103,10 +103,16 @@ func (r *runner) data() (*Splits, error) {
 }
 
 func (r *runner) recordings(path string) (*recordings.Recordings, error) {
+	return r.cachedRecordings(path, func() (*recordings.Recordings, error) { return recordings.Open(path) })
+}
+
+// cachedRecordings returns the recordings kept under path, opening them
+// with open the first time.
+func (r *runner) cachedRecordings(path string, open func() (*recordings.Recordings, error)) (*recordings.Recordings, error) {
 	if rec, ok := r.rec[path]; ok {
 		return rec, nil
 	}
-	rec, err := recordings.Open(path)
+	rec, err := open()
 	if err != nil {
 		return nil, err
 	}
