@@ -82,16 +82,9 @@ func adversarialResults(models []Model) ([]AdversarialResult, error) {
 
 // medianSpread is the mean and sample std of x (std 0 when a value is +Inf).
 func medianSpread(x []float64) Spread {
-	s := Spread{N: len(x)}
-	for _, v := range x {
-		s.Mean += v / float64(len(x))
-	}
-	if len(x) > 1 && !math.IsInf(s.Mean, 0) {
-		var ss float64
-		for _, v := range x {
-			ss += (v - s.Mean) * (v - s.Mean)
-		}
-		s.Std = math.Sqrt(ss / float64(len(x)-1))
+	s := spreadOf(x)
+	if math.IsInf(s.Mean, 0) {
+		s.Std = 0
 	}
 	return s
 }

@@ -100,17 +100,13 @@ func (m LiModel) Summarize() (LiSummary, error) {
 	}
 	n := float64(len(m.Evals))
 	s.Mean, s.SEM = make([]float64, len(levels)), make([]float64, len(levels))
+	acc := make([]float64, len(m.Evals))
 	for k := range levels {
-		for _, e := range m.Evals {
-			s.Mean[k] += e.Accuracy[k] / n
+		for i, e := range m.Evals {
+			acc[i] = e.Accuracy[k]
 		}
-		if len(m.Evals) > 1 {
-			ss := 0.0
-			for _, e := range m.Evals {
-				ss += (e.Accuracy[k] - s.Mean[k]) * (e.Accuracy[k] - s.Mean[k])
-			}
-			s.SEM[k] = math.Sqrt(ss/(n-1)) / math.Sqrt(n)
-		}
+		sp := spreadOf(acc)
+		s.Mean[k], s.SEM[k] = sp.Mean, sp.Std/math.Sqrt(n)
 	}
 	if g := m.Evals[0].Gamma; len(g) > 0 {
 		s.GammaMean = make([]float64, len(g))
