@@ -5,11 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-
-	"github.com/cotrain/cotrain/experiment"
-	"github.com/cotrain/cotrain/recipes"
 )
 
 // analyzeCommand runs one of the experiment's analysis jobs (Safarani et
@@ -35,14 +30,7 @@ report.html. An interrupted analysis resumes from its last checkpoint.`,
 				if len(args) > 0 {
 					return usagef("unexpected arguments %q", args)
 				}
-				cfg, err := loadConfig(*config)
-				if err != nil {
-					return err
-				}
-				if *out == "" {
-					*out = filepath.Join("runs", cfg.Name)
-				}
-				plan, err := experiment.NewPlan(cfg, *out)
+				plan, err := planOf(*config, *out)
 				if err != nil {
 					return err
 				}
@@ -50,13 +38,7 @@ report.html. An interrupted analysis resumes from its last checkpoint.`,
 				if err != nil {
 					return err
 				}
-				b, err := backend()
-				if err != nil {
-					return err
-				}
-				defer printProfile(b, os.Stderr)
-				env := recipes.Env{Backend: b, Progress: os.Stderr, Workers: *workers}
-				if err := plan.RunJobs(ctx, env, w, plan.WithInputs(job), nil); err != nil {
+				if _, err := runWithInputs(ctx, plan, job, backend, *workers, w, nil); err != nil {
 					return err
 				}
 				fmt.Fprintf(w, "%s\n", job.Output)

@@ -1,15 +1,18 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/gomlx/gomlx/backends"
 
 	"github.com/cotrain/cotrain/engine"
 	"github.com/cotrain/cotrain/experiment"
+	"github.com/cotrain/cotrain/recipes"
 )
 
 // backendOpener opens the backend a command was asked to use.
@@ -44,6 +47,42 @@ func loadConfig(path string) (experiment.Config, error) {
 		return experiment.Config{}, usagef("--config is required (a TOML experiment file, or \"demo\")")
 	}
 	return experiment.Load(path)
+}
+
+// planOf loads an experiment file (or preset) and plans it into out
+// (outDir).
+func planOf(config, out string) (*experiment.Plan, error) {
+	cfg, err := loadConfig(config)
+	if err != nil {
+		return nil, err
+	}
+	return experiment.NewPlan(cfg, outDir(out, cfg))
+}
+
+// outDir is the experiment folder a command was given, runs/NAME when
+// none.
+func outDir(out string, cfg experiment.Config) string {
+	if out == "" {
+		return filepath.Join("runs", cfg.Name)
+	}
+	return out
+}
+
+// runWithInputs runs job, after the jobs it needs that are not done yet,
+// on the backend the flags name, and prints the backend's profile when it
+// was opened with one; announce, if not nil, is told the backend first. It
+// returns the environment the jobs ran in.
+func runWithInputs(ctx context.Context, plan *experiment.Plan, job *experiment.Job, backend backendOpener, workers int, w io.Writer, announce func(backends.Backend)) (recipes.Env, error) {
+	b, err := backend()
+	if err != nil {
+		return recipes.Env{}, err
+	}
+	defer printProfile(b, os.Stderr)
+	if announce != nil {
+		announce(b)
+	}
+	env := recipes.Env{Backend: b, Progress: os.Stderr, Workers: workers}
+	return env, plan.RunJobs(ctx, env, w, plan.WithInputs(job), nil)
 }
 
 // workersFlag adds --workers.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/csv"
 	"math"
 	"os"
@@ -10,13 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/data/datatest"
 	"github.com/cotrain/cotrain/engine"
 	"github.com/cotrain/cotrain/internal/npy"
-	"github.com/cotrain/cotrain/models"
 	"github.com/cotrain/cotrain/predict"
-	"github.com/cotrain/cotrain/recipes"
 )
 
 // TestEvalAdversarialCommand attacks a tiny trained classifier in both
@@ -30,32 +26,10 @@ func TestEvalAdversarialCommand(t *testing.T) {
 		t.Skip("trains a model")
 	}
 	dir := t.TempDir()
-	fx, err := datatest.WriteTinyImageNetFixture(filepath.Join(dir, "tin"), datatest.TinyImageNetOptions{Classes: 2, PerClass: 8, ValPerClass: 6, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tin, err := data.OpenTinyImageNet(fx.Root, data.TinyImageNetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	train, _ := tin.Split(data.SplitTrain)
-	val, _ := tin.Split(data.SplitValidation)
+	runDir := filepath.Join(dir, "run")
+	fx := trainTinyClassifiers(t, dir, datatest.TinyImageNetOptions{Classes: 2, PerClass: 8, ValPerClass: 6, Seed: 3}, 2, map[string]int64{runDir: 4})
 	b, err := engine.Open(engine.CPU)
 	if err != nil {
-		t.Fatal(err)
-	}
-	runDir := filepath.Join(dir, "run")
-	norm := data.Normalize{Mean: data.TinyImageNetMean, Std: data.TinyImageNetStd}
-	job := recipes.ClassifierJob{
-		Dir:   runDir,
-		Model: models.VGG{Stages: [][]int{{4}}, Head: []int{4}, Classes: 2, InputChannels: 1, Tap: "conv1_1"},
-		Recipe: recipes.ClassifierConfig{Batch: 8, Optimizer: recipes.SGDConfig{LR: 0.01, Momentum: 0.5},
-			Plateau:  recipes.PlateauConfig{Factor: 0.5, Patience: 1, Threshold: 1e-4, ThresholdMode: "rel", MinLR: 1e-4},
-			Stopping: recipes.StoppingConfig{Patience: 1, DecaySteps: 1, MaxEpochs: 2}},
-		Data: recipes.ClassifierData{Train: train, Validation: val, TrainPipeline: data.Pipeline{Normalize: norm}, Normalize: norm},
-		Seed: 4,
-	}
-	if _, err := recipes.TrainClassifier(context.Background(), recipes.Env{Backend: b}, job); err != nil {
 		t.Fatal(err)
 	}
 	clf, err := predict.LoadClassifier(b, runDir)

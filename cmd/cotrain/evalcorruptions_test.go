@@ -290,36 +290,9 @@ func TestEvalCorruptionsCommand(t *testing.T) {
 		t.Skip("trains a model")
 	}
 	dir := t.TempDir()
-	fx, err := datatest.WriteTinyImageNetFixture(filepath.Join(dir, "tin"), datatest.TinyImageNetOptions{Classes: 2, PerClass: 8, ValPerClass: 5, Seed: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tin, err := data.OpenTinyImageNet(fx.Root, data.TinyImageNetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	train, _ := tin.Split(data.SplitTrain)
-	val, _ := tin.Split(data.SplitValidation)
-	b, err := engine.Open(engine.CPU)
-	if err != nil {
-		t.Fatal(err)
-	}
 	runDir := filepath.Join(dir, "runs", "tiny")
-	norm := data.Normalize{Mean: data.TinyImageNetMean, Std: data.TinyImageNetStd}
-	for _, seed := range []int64{5, 6} {
-		job := recipes.ClassifierJob{
-			Dir:   filepath.Join(runDir, "seed-"+strconv.FormatInt(seed, 10)),
-			Model: models.VGG{Stages: [][]int{{4}}, Head: []int{4}, Classes: 2, InputChannels: 1, Tap: "conv1_1"},
-			Recipe: recipes.ClassifierConfig{Batch: 8, Optimizer: recipes.SGDConfig{LR: 0.01, Momentum: 0.5},
-				Plateau:  recipes.PlateauConfig{Factor: 0.5, Patience: 1, Threshold: 1e-4, ThresholdMode: "rel", MinLR: 1e-4},
-				Stopping: recipes.StoppingConfig{Patience: 1, DecaySteps: 1, MaxEpochs: 1}},
-			Data: recipes.ClassifierData{Train: train, Validation: val, TrainPipeline: data.Pipeline{Normalize: norm}, Normalize: norm},
-			Seed: seed,
-		}
-		if _, err := recipes.TrainClassifier(context.Background(), recipes.Env{Backend: b}, job); err != nil {
-			t.Fatal(err)
-		}
-	}
+	fx := trainTinyClassifiers(t, dir, datatest.TinyImageNetOptions{Classes: 2, PerClass: 8, ValPerClass: 5, Seed: 2}, 1,
+		map[string]int64{filepath.Join(runDir, "seed-5"): 5, filepath.Join(runDir, "seed-6"): 6})
 	// A Tiny-ImageNet-C folder whose cells are copies of the val images.
 	cRoot := filepath.Join(dir, "tin-c")
 	for _, c := range []string{"fog", "contrast"} {
@@ -400,4 +373,41 @@ func TestEvalCorruptionsCommand(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "fog at severity 3") {
 		t.Errorf("missing folder cell: exit %d, %s", code, stderr)
 	}
+}
+
+// trainTinyClassifiers writes a miniature Tiny ImageNet into dir/tin and
+// trains a one-layer, two-class VGG on it into each run directory of runs
+// (with its seed) for the given number of epochs, on the cpu backend.
+func trainTinyClassifiers(t *testing.T, dir string, fixture datatest.TinyImageNetOptions, epochs int, runs map[string]int64) *datatest.TinyImageNetFixture {
+	t.Helper()
+	fx, err := datatest.WriteTinyImageNetFixture(filepath.Join(dir, "tin"), fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tin, err := data.OpenTinyImageNet(fx.Root, data.TinyImageNetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	train, _ := tin.Split(data.SplitTrain)
+	val, _ := tin.Split(data.SplitValidation)
+	b, err := engine.Open(engine.CPU)
+	if err != nil {
+		t.Fatal(err)
+	}
+	norm := data.Normalize{Mean: data.TinyImageNetMean, Std: data.TinyImageNetStd}
+	for runDir, seed := range runs {
+		job := recipes.ClassifierJob{
+			Dir:   runDir,
+			Model: models.VGG{Stages: [][]int{{4}}, Head: []int{4}, Classes: 2, InputChannels: 1, Tap: "conv1_1"},
+			Recipe: recipes.ClassifierConfig{Batch: 8, Optimizer: recipes.SGDConfig{LR: 0.01, Momentum: 0.5},
+				Plateau:  recipes.PlateauConfig{Factor: 0.5, Patience: 1, Threshold: 1e-4, ThresholdMode: "rel", MinLR: 1e-4},
+				Stopping: recipes.StoppingConfig{Patience: 1, DecaySteps: 1, MaxEpochs: epochs}},
+			Data: recipes.ClassifierData{Train: train, Validation: val, TrainPipeline: data.Pipeline{Normalize: norm}, Normalize: norm},
+			Seed: seed,
+		}
+		if _, err := recipes.TrainClassifier(context.Background(), recipes.Env{Backend: b}, job); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return fx
 }

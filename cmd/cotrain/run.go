@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/cotrain/cotrain/experiment"
@@ -136,10 +135,7 @@ func openPlan(file, out string) (*experiment.Plan, []byte, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if out == "" {
-		out = filepath.Join("runs", cfg.Name)
-	}
-	plan, err := experiment.NewPlan(cfg, out)
+	plan, err := experiment.NewPlan(cfg, outDir(out, cfg))
 	return plan, text, err
 }
 

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/gomlx/gomlx/backends"
+
 	"github.com/cotrain/cotrain/checkpoint"
 	"github.com/cotrain/cotrain/data"
 	"github.com/cotrain/cotrain/data/recordings"
@@ -56,10 +58,7 @@ Progress goes to stderr.`,
 				if *seed == 0 {
 					*seed = cfg.Seeds[0]
 				}
-				if *out == "" {
-					*out = filepath.Join("runs", cfg.Name)
-				}
-				plan, err := experiment.NewPlan(cfg, *out)
+				plan, err := experiment.NewPlan(cfg, outDir(*out, cfg))
 				if err != nil {
 					return err
 				}
@@ -67,14 +66,10 @@ Progress goes to stderr.`,
 				if err != nil {
 					return err
 				}
-				b, err := backend()
+				env, err := runWithInputs(ctx, plan, job, backend, *workers, w, func(b backends.Backend) {
+					fmt.Fprintf(os.Stderr, "training %s (seed %d) of experiment %q on %s into %s\n", r, *seed, cfg.Name, describe(b), job.Dir)
+				})
 				if err != nil {
-					return err
-				}
-				defer printProfile(b, os.Stderr)
-				env := recipes.Env{Backend: b, Progress: os.Stderr, Workers: *workers}
-				fmt.Fprintf(os.Stderr, "training %s (seed %d) of experiment %q on %s into %s\n", r, *seed, cfg.Name, describe(b), job.Dir)
-				if err := plan.RunJobs(ctx, env, w, plan.WithInputs(job), nil); err != nil {
 					return err
 				}
 				return summarizeRun(ctx, env, plan, job.Dir, w)
