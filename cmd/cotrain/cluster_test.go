@@ -104,6 +104,12 @@ func readTable(t *testing.T, root string) string {
 	return string(raw)
 }
 
+// hangGuard is how long the cluster tests wait for a process, a Slurm task
+// or a training job before calling it hung: far above what they take (tens
+// of seconds), so that a loaded machine (make test beside a demo) slows
+// them down without failing them.
+const hangGuard = 10 * time.Minute
+
 // midTraining waits until a long training job of the plan in root (10
 // epochs or more: the Baseline's 12, so that the test acts well before
 // it ends) has its first checkpoint but no model, and returns its run
@@ -147,7 +153,7 @@ func TestWorkers(t *testing.T) {
 		workers[name], logs[name] = cotrainProcess(t, "worker", "--db", dsn, "--name", name, "--lease", "2s", "--heartbeat", "100ms",
 			"--poll", "50ms", "--workers", "1")
 	}
-	dir := midTraining(t, root, 2*time.Minute)
+	dir := midTraining(t, root, hangGuard)
 	ctx := context.Background()
 	d, err := cluster.Open(ctx, dsn)
 	if err != nil {
@@ -183,7 +189,7 @@ func TestWorkers(t *testing.T) {
 		if name == killed {
 			continue
 		}
-		if err := waitTimeout(cmd, 3*time.Minute); err != nil {
+		if err := waitTimeout(cmd, hangGuard); err != nil {
 			t.Fatalf("worker %s: %v\n%s", name, err, logs[name])
 		}
 	}
@@ -315,7 +321,7 @@ func TestSlurm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := midTraining(t, root, 3*time.Minute)
+	dir := midTraining(t, root, hangGuard)
 	var task string
 	for s, stage := range stages {
 		for i, n := range stage {
@@ -336,7 +342,7 @@ func TestSlurm(t *testing.T) {
 	t.Logf("cancelled and requeued task %s (%s)", task, dir)
 
 	report := plan.Jobs[len(plan.Jobs)-1].Output
-	for deadline := time.Now().Add(5 * time.Minute); !exists(report) || len(squeue(t)) > 0; time.Sleep(200 * time.Millisecond) {
+	for deadline := time.Now().Add(hangGuard); !exists(report) || len(squeue(t)) > 0; time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the experiment did not finish on Slurm; queue %q\n%s\n%s", squeue(t), slurmLogs(t, root), slurm.Logs())
 		}
@@ -415,7 +421,7 @@ func TestWorkerPaused(t *testing.T) {
 		return cotrainProcess(t, "worker", "--db", dsn, "--name", name, "--lease", "1s", "--heartbeat", "100ms", "--poll", "50ms", "--workers", "1")
 	}
 	slow, slowLog := worker("slow")
-	dir := midTraining(t, root, 2*time.Minute)
+	dir := midTraining(t, root, hangGuard)
 	if err := slow.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -452,7 +458,7 @@ func TestWorkerPaused(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, c := range map[string]*exec.Cmd{"slow": slow, "other": other} {
-		if err := waitTimeout(c, 3*time.Minute); err != nil {
+		if err := waitTimeout(c, hangGuard); err != nil {
 			t.Fatalf("worker %s: %v\nslow:\n%s\nother:\n%s", name, err, slowLog, otherLog)
 		}
 	}
