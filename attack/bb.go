@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync"
 )
 
 // BrendelBethge configures the L2 gradient-based boundary attack (Brendel
@@ -217,7 +219,10 @@ func (t *Target) brendelBethge(x0 []float32, labels []int32, n int, start [][]fl
 		}
 	}
 	interval := max(c.Steps/c.LRNumDecay, 1)
-	ws := newTrustWorkspace(px)
+	ws := make([]*trustWorkspace, min(runtime.GOMAXPROCS(0), n))
+	for w := range ws {
+		ws[w] = newTrustWorkspace(px)
+	}
 	next := 0
 	for k := 0; k <= c.Steps; k++ {
 		if err := t.interrupted(); err != nil {
@@ -248,9 +253,9 @@ func (t *Target) brendelBethge(x0 []float32, labels []int32, n int, start [][]fl
 			break
 		}
 		rate := lr * math.Pow(c.LRDecay, float64(k/interval))
-		for i := range n {
+		parallelRows(n, ws, func(i int, ws *trustWorkspace) {
 			if start[i] == nil {
-				continue
+				return
 			}
 			xi, oi, gi := x[i*px:(i+1)*px], x0[i*px:(i+1)*px], grad[i*px:(i+1)*px]
 			for j := range px {
@@ -266,9 +271,24 @@ func (t *Target) brendelBethge(x0 []float32, labels []int32, n int, start [][]fl
 			for j := range px {
 				xi[j] = clamp01(float32(float64(xi[j]) + ws.delta[j]))
 			}
-		}
+		})
 	}
 	return best, perBudget, nil
+}
+
+// parallelRows calls step for rows 0…n−1, spread over one goroutine per
+// workspace (each row's step reads and writes only its own row, so the
+// result does not depend on the split).
+func parallelRows(n int, ws []*trustWorkspace, step func(i int, ws *trustWorkspace)) {
+	var wg sync.WaitGroup
+	for w, work := range ws {
+		wg.Go(func() {
+			for i := w; i < n; i += len(ws) {
+				step(i, work)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // trustWorkspace solves one image's step of the boundary attack:
@@ -295,9 +315,18 @@ func newTrustWorkspace(n int) *trustWorkspace {
 // weighted by pull (0: none, 1: full), and returns b·δ.
 func (w *trustWorkspace) at(lambda, s, pull float64) float64 {
 	var g float64
+	d, lo, hi, delta := w.d[:len(w.b)], w.lo[:len(w.b)], w.hi[:len(w.b)], w.delta[:len(w.b)]
 	for i, b := range w.b {
-		v := min(max(s*(pull*w.d[i]-lambda*b), w.lo[i]), w.hi[i])
-		w.delta[i] = v
+		// Comparisons, not the min and max builtins: their NaN and
+		// signed-zero rules cost 2.5× in this, the attack's hottest loop.
+		v := s * (pull*d[i] - lambda*b)
+		if v < lo[i] {
+			v = lo[i]
+		}
+		if v > hi[i] {
+			v = hi[i]
+		}
+		delta[i] = v
 		g += b * v
 	}
 	return g
