@@ -219,9 +219,9 @@ func (t *Target) brendelBethge(x0 []float32, labels []int32, n int, start [][]fl
 		}
 	}
 	interval := max(c.Steps/c.LRNumDecay, 1)
-	ws := make([]*trustWorkspace, min(runtime.GOMAXPROCS(0), n))
-	for w := range ws {
-		ws[w] = newTrustWorkspace(px)
+	workspaces := make([]*trustWorkspace, min(runtime.GOMAXPROCS(0), n))
+	for w := range workspaces {
+		workspaces[w] = newTrustWorkspace(px)
 	}
 	next := 0
 	for k := 0; k <= c.Steps; k++ {
@@ -253,7 +253,7 @@ func (t *Target) brendelBethge(x0 []float32, labels []int32, n int, start [][]fl
 			break
 		}
 		rate := lr * math.Pow(c.LRDecay, float64(k/interval))
-		parallelRows(n, ws, func(i int, ws *trustWorkspace) {
+		parallelRows(n, workspaces, func(i int, ws *trustWorkspace) {
 			if start[i] == nil {
 				return
 			}
@@ -318,7 +318,8 @@ func (w *trustWorkspace) at(lambda, s, pull float64) float64 {
 	d, lo, hi, delta := w.d[:len(w.b)], w.lo[:len(w.b)], w.hi[:len(w.b)], w.delta[:len(w.b)]
 	for i, b := range w.b {
 		// Comparisons, not the min and max builtins: their NaN and
-		// signed-zero rules cost 2.5× in this, the attack's hottest loop.
+		// signed-zero rules made this, the attack's hottest loop, 2–2.5×
+		// slower.
 		v := s * (pull*d[i] - lambda*b)
 		if v < lo[i] {
 			v = lo[i]
