@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"runtime"
 	"slices"
 	"sync"
 )
@@ -219,7 +218,7 @@ func (t *Target) brendelBethge(x0 []float32, labels []int32, n int, start [][]fl
 		}
 	}
 	interval := max(c.Steps/c.LRNumDecay, 1)
-	workspaces := make([]*trustWorkspace, min(runtime.GOMAXPROCS(0), n))
+	workspaces := make([]*trustWorkspace, min(t.threads, n))
 	for w := range workspaces {
 		workspaces[w] = newTrustWorkspace(px)
 	}

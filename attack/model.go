@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -37,6 +38,9 @@ type Target struct {
 	pgdT   *gctx.Exec // x, x0, labels, targets, eps, alpha → logits(x), next x
 	// ctx is the context of the Run in progress, checked at every step.
 	ctx context.Context
+	// threads is how many goroutines the boundary attack's per-image
+	// solver uses: the backend's threads where it says, else GOMAXPROCS.
+	threads int
 }
 
 // interrupted is the error of the running attack's context, if any.
@@ -54,7 +58,10 @@ func NewTarget(b backends.Backend, g *gctx.Context, m Model, norm data.Normalize
 	if !(norm.Std > 0) {
 		return nil, fmt.Errorf("attack: normalization std %v must be positive", norm.Std)
 	}
-	t := &Target{H: h, W: w}
+	t := &Target{H: h, W: w, threads: runtime.GOMAXPROCS(0)}
+	if tb, ok := b.(interface{ Threads() int }); ok {
+		t.threads = tb.Threads()
+	}
 	mean, std := float64(norm.Mean), float64(norm.Std)
 	logits := func(ctx *gctx.Context, x *graph.Node) *graph.Node {
 		ctx.SetTraining(x.Graph(), false)

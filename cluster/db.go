@@ -177,7 +177,7 @@ func (d *DB) Submit(ctx context.Context, p *experiment.Plan, config []byte) (Exp
 		}
 	}
 	e := Experiment{Name: p.Config.Name, Root: root, Config: config}
-	deps := Deps(p)
+	deps := p.Deps()
 	err = pgx.BeginFunc(ctx, d.pool, func(tx pgx.Tx) error {
 		var stored string
 		err := tx.QueryRow(ctx, "SELECT id, config, created_at FROM experiments WHERE root = $1 FOR UPDATE", root).Scan(&e.ID, &stored, &e.Created)

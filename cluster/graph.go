@@ -6,33 +6,13 @@ import (
 	"github.com/cotrain/cotrain/experiment"
 )
 
-// Deps returns, for every job of the plan (by index into p.Jobs), the
-// indices of the jobs that make its inputs: the jobs it waits for.
-func Deps(p *experiment.Plan) [][]int {
-	maker := map[string]int{}
-	for i, j := range p.Jobs {
-		maker[j.Output] = i
-	}
-	deps := make([][]int, len(p.Jobs))
-	for i, j := range p.Jobs {
-		seen := map[int]bool{}
-		for _, in := range j.Inputs {
-			if m, ok := maker[in]; ok && !seen[m] {
-				seen[m] = true
-				deps[i] = append(deps[i], m)
-			}
-		}
-	}
-	return deps
-}
-
 // Stages splits the plan into layers of its dependency graph: stage 0
 // holds the jobs that need no other job, and a job is in the stage after
 // the latest stage of the jobs it needs. Every job of a stage can run at
 // once when the stages before it are done. Indices are into p.Jobs, in
 // plan order within a stage.
 func Stages(p *experiment.Plan) ([][]int, error) {
-	deps := Deps(p)
+	deps := p.Deps()
 	layer := make([]int, len(p.Jobs))
 	var stages [][]int
 	for i := range p.Jobs {

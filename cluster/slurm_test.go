@@ -21,7 +21,7 @@ func TestStages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := Deps(p)
+	deps := p.Deps()
 	stageOf := map[int]int{}
 	count := 0
 	for s, jobs := range stages {

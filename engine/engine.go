@@ -17,6 +17,7 @@ package engine
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/gomlx/gomlx/backends"
@@ -45,13 +46,7 @@ func Names() []string { return []string{CPU, SimpleGo, XLA} }
 // "simplego:parallelism=2"). An empty spec falls back to $COTRAIN_BACKEND and
 // then to Default.
 func Open(spec string) (backends.Backend, error) {
-	if spec == "" {
-		spec = os.Getenv(EnvVar)
-	}
-	if spec == "" {
-		spec = Default()
-	}
-	name, config, _ := strings.Cut(spec, ":")
+	name, config, _ := strings.Cut(resolve(spec), ":")
 	switch name {
 	case CPU:
 		return cpu.New(config)
@@ -71,4 +66,75 @@ func Default() string {
 		return XLA
 	}
 	return CPU
+}
+
+// DefaultParallel is how many jobs of an experiment run at once on the
+// backend spec names when the command line does not say: two on the "cpu"
+// backend of a machine with at least two cores (each with half the cores:
+// a training job's data loading, evaluation and small layers keep two cores
+// only about two-thirds busy, docs/experiments.md), one elsewhere (a GPU
+// runs one job at a time).
+func DefaultParallel(spec string) int {
+	name, _, _ := strings.Cut(resolve(spec), ":")
+	if name == CPU && runtime.NumCPU() >= 2 {
+		return 2
+	}
+	return 1
+}
+
+// OpenShared opens n instances of the backend spec names, for n jobs that
+// run at once and share the machine: on the "cpu" backend without a
+// threads= option each instance gets NumCPU/n threads (at least one). Other
+// backends run one job at a time, so n must be 1 for them.
+func OpenShared(spec string, n int) ([]backends.Backend, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("%d jobs at once: give at least 1", n)
+	}
+	spec = resolve(spec)
+	name, config, _ := strings.Cut(spec, ":")
+	if n > 1 {
+		if name != CPU {
+			return nil, fmt.Errorf("%d jobs at once on backend %q: only the %q backend shares a machine between jobs (give --parallel 1)", n, name, CPU)
+		}
+		if !hasOption(config, "threads") {
+			opt := fmt.Sprintf("threads=%d", max(1, runtime.NumCPU()/n))
+			if config == "" {
+				config = opt
+			} else {
+				config += "," + opt
+			}
+			spec = name + ":" + config
+		}
+	}
+	bs := make([]backends.Backend, n)
+	for i := range bs {
+		b, err := Open(spec)
+		if err != nil {
+			return nil, err
+		}
+		bs[i] = b
+	}
+	return bs, nil
+}
+
+// resolve applies Open's defaults to an empty spec.
+func resolve(spec string) string {
+	if spec == "" {
+		spec = os.Getenv(EnvVar)
+	}
+	if spec == "" {
+		spec = Default()
+	}
+	return spec
+}
+
+// hasOption reports whether a comma-separated backend configuration sets
+// key (as key or key=value).
+func hasOption(config, key string) bool {
+	for _, opt := range strings.Split(config, ",") {
+		if k, _, _ := strings.Cut(opt, "="); strings.TrimSpace(k) == key {
+			return true
+		}
+	}
+	return false
 }

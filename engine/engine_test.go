@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -160,4 +162,61 @@ func TestFindGPU(t *testing.T) {
 			t.Fatalf("err = %v, want advice on installing the plugin", err)
 		}
 	})
+}
+
+func TestOpenShared(t *testing.T) {
+	half := max(1, runtime.NumCPU()/2)
+	tests := []struct {
+		spec    string
+		n       int
+		threads int // each backend's threads; 0 for an error
+		errText string
+	}{
+		{spec: "cpu", n: 1, threads: runtime.GOMAXPROCS(0)},
+		{spec: "cpu", n: 2, threads: half},
+		{spec: "cpu:profile", n: 2, threads: half},
+		{spec: "cpu:threads=3", n: 2, threads: 3},
+		{spec: "cpu", n: 0, errText: "at least 1"},
+		{spec: "simplego", n: 2, errText: "give --parallel 1"},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%s/%d", tc.spec, tc.n), func(t *testing.T) {
+			t.Setenv(EnvVar, "")
+			bs, err := OpenShared(tc.spec, tc.n)
+			if tc.errText != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.errText) {
+					t.Fatalf("err = %v, want one containing %q", err, tc.errText)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bs) != tc.n {
+				t.Fatalf("%d backends, want %d", len(bs), tc.n)
+			}
+			for i, b := range bs {
+				defer b.Finalize()
+				if i > 0 && b == bs[0] {
+					t.Errorf("backend %d is backend 0: jobs at once need their own", i)
+				}
+				if got := b.(interface{ Threads() int }).Threads(); got != tc.threads {
+					t.Errorf("backend %d has %d threads, want %d", i, got, tc.threads)
+				}
+			}
+		})
+	}
+}
+
+func TestDefaultParallel(t *testing.T) {
+	want := 1
+	if runtime.NumCPU() >= 2 {
+		want = 2
+	}
+	if got := DefaultParallel("cpu:threads=1"); got != want {
+		t.Errorf("DefaultParallel(cpu) = %d, want %d", got, want)
+	}
+	if got := DefaultParallel("simplego"); got != 1 {
+		t.Errorf("DefaultParallel(simplego) = %d, want 1", got)
+	}
 }

@@ -118,7 +118,7 @@ func TestAdversarialRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := p.Run(context.Background(), recipes.Env{Backend: b, Workers: 2}, &out); err != nil {
+	if err := p.Run(context.Background(), []recipes.Env{{Backend: b, Workers: 2}}, &out); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"Adversarial robustness", "Baseline  linf", "Baseline  l2", "5: ", "10: "} {

@@ -212,7 +212,7 @@ func TestRunResumes(t *testing.T) {
 			lc.re = regexp.MustCompile(stopAt)
 		}
 		var out bytes.Buffer
-		err = p.Run(ctx, recipes.Env{Backend: b, Progress: lc, Workers: 2}, &out)
+		err = p.Run(ctx, []recipes.Env{{Backend: b, Progress: lc, Workers: 2}}, &out)
 		return out.String(), lc.log.String(), err
 	}
 	straight, _, err := run(filepath.Join(t.TempDir(), "a"), "")
@@ -242,5 +242,122 @@ func TestRunResumes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "report", "report.html")); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestRunAtOnce runs a miniature experiment with all six models in plan
+// order on one single-threaded backend and with two jobs at a time on two:
+// the tables and every trained model must be identical, each job must
+// have its log, and a failing job must be named with its log.
+func TestRunAtOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 9 small models twice")
+	}
+	tin := t.TempDir()
+	if _, err := datatest.WriteTinyImageNetFixture(tin, datatest.TinyImageNetOptions{Classes: 3, PerClass: 40, ValPerClass: 8, Seed: 1, Size: 32}); err != nil {
+		t.Fatal(err)
+	}
+	c := fullConfig(t, tin)
+	c.Seeds = []int64{1}
+	envs := func(n int) []recipes.Env {
+		es := make([]recipes.Env, n)
+		for i := range es {
+			b, err := cpu.New("threads=1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			es[i] = recipes.Env{Backend: b, Workers: 1}
+		}
+		return es
+	}
+	run := func(root string, es []recipes.Env) (table, log string, err error) {
+		p, err := NewPlan(c, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, progress bytes.Buffer
+		es[0].Progress = &progress
+		err = p.Run(context.Background(), es, &out)
+		return out.String(), progress.String(), err
+	}
+	inOrder := filepath.Join(t.TempDir(), "in-order")
+	want, _, err := run(inOrder, envs(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	atOnce := filepath.Join(t.TempDir(), "at-once")
+	got, log, err := run(atOnce, envs(2))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log)
+	}
+	strip := func(s string) string { // the report path differs
+		lines := strings.Split(s, "\n")
+		return strings.Join(slices.DeleteFunc(lines, func(l string) bool { return strings.HasPrefix(l, "report: ") }), "\n")
+	}
+	if strip(got) != strip(want) {
+		t.Errorf("tables differ:\nin order:\n%s\ntwo at once:\n%s", want, got)
+	}
+	runningMost, running := 0, 0
+	for _, l := range strings.Split(log, "\n") {
+		switch {
+		case strings.Contains(l, "(log: "):
+			running++
+			runningMost = max(runningMost, running)
+		case strings.Contains(l, "] done in "):
+			running--
+		}
+	}
+	if runningMost != 2 {
+		t.Errorf("at most %d jobs ran at once, want 2:\n%s", runningMost, log)
+	}
+	p, err := NewPlan(c, atOnce)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := range p.Jobs {
+		logFile := filepath.Join(atOnce, LogDir, fmt.Sprintf("%03d.log", i+1))
+		if _, err := os.Stat(logFile); err != nil {
+			t.Errorf("job %d (%s): %v", i+1, j.Name, err)
+		}
+		if !strings.Contains(log, fmt.Sprintf("[%d/%d] done in", i+1, len(p.Jobs))) {
+			t.Errorf("the progress lacks job %d's end:\n%s", i+1, log)
+		}
+		if j.Dir == "" {
+			continue
+		}
+		a, err := os.ReadFile(filepath.Join(j.Dir, "model.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(atOnce, j.Dir)
+		b, err := os.ReadFile(filepath.Join(inOrder, rel, "model.npz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("%s: the model trained two at a time differs from the one trained in order", rel)
+		}
+	}
+
+	// A job that fails: the V1 recording is unreadable, so the Monkey
+	// Predictor's training fails; the error names it and its log, and the
+	// jobs that need it never start.
+	broken := filepath.Join(t.TempDir(), "broken")
+	bp, err := NewPlan(c, broken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(bp.Recordings), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bp.Recordings, []byte("not an npz"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, log, err = run(broken, envs(2))
+	if err == nil || !strings.Contains(err.Error(), "monkey-predictor") || !strings.Contains(err.Error(), filepath.Join(broken, LogDir)) {
+		t.Fatalf("err = %v, want the failing job and its log named\n%s", err, log)
+	}
+	if strings.Contains(log, "train mtl-monkey") {
+		t.Errorf("a job that needs the failed one started:\n%s", log)
 	}
 }

@@ -191,7 +191,7 @@ input_channels = 1
 		t.Fatal(err)
 	}
 	var out, log bytes.Buffer
-	if err := p.RunPart(context.Background(), recipes.Env{Backend: b, Progress: &log, Workers: 2}, &out, PaperLi2019); err != nil {
+	if err := p.RunPart(context.Background(), []recipes.Env{{Backend: b, Progress: &log, Workers: 2}}, &out, PaperLi2019); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	for _, want := range []string{"Neural (model)", "Neural (data)", "Shuffle", "VGG", "None", "Neural (model) α=2", "σ=0.1", "layer weights γ"} {

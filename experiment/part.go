@@ -16,10 +16,13 @@ func Papers() map[string]string {
 	return map[string]string{"safarani2021": "", PaperLi2019: PaperLi2019}
 }
 
-// RunPart runs the jobs of one paper (Plan.Part) in order, skipping
+// RunPart runs the jobs of one paper (Plan.Part) like Run, skipping
 // finished ones, with that paper's report job always run, and writes its
 // results table to out.
-func (p *Plan) RunPart(ctx context.Context, env recipes.Env, out io.Writer, name string) error {
+func (p *Plan) RunPart(ctx context.Context, envs []recipes.Env, out io.Writer, name string) error {
+	if len(envs) == 0 {
+		return errNoEnv
+	}
 	paper, ok := Papers()[name]
 	if !ok {
 		return fmt.Errorf("no part %q of an experiment (parts: safarani2021, %s)", name, PaperLi2019)
@@ -35,9 +38,9 @@ func (p *Plan) RunPart(ctx context.Context, env recipes.Env, out io.Writer, name
 		return fmt.Errorf("experiment %q has no jobs of %s", p.Config.Name, name)
 	}
 	start := time.Now()
-	if err := p.RunJobs(ctx, env, out, jobs, always); err != nil {
+	if err := p.RunJobsAt(ctx, envs, out, jobs, always); err != nil {
 		return err
 	}
-	fmt.Fprintf(progressOrDiscard(env), "%s part of experiment %q finished in %s (this invocation)\n", name, p.Config.Name, time.Since(start).Round(time.Second))
+	fmt.Fprintf(progressOrDiscard(envs[0]), "%s part of experiment %q finished in %s (this invocation)\n", name, p.Config.Name, time.Since(start).Round(time.Second))
 	return nil
 }

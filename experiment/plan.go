@@ -317,6 +317,26 @@ func (p *Plan) WithInputs(jobs ...*Job) []*Job {
 	return out
 }
 
+// Deps returns, for every job of the plan (by index into p.Jobs), the
+// indices of the jobs that make its inputs: the jobs it waits for.
+func (p *Plan) Deps() [][]int {
+	maker := map[string]int{}
+	for i, j := range p.Jobs {
+		maker[j.Output] = i
+	}
+	deps := make([][]int, len(p.Jobs))
+	for i, j := range p.Jobs {
+		seen := map[int]bool{}
+		for _, in := range j.Inputs {
+			if m, ok := maker[in]; ok && !seen[m] {
+				seen[m] = true
+				deps[i] = append(deps[i], m)
+			}
+		}
+	}
+	return deps
+}
+
 func shortDir(root, dir string) string {
 	if rel, err := filepath.Rel(root, dir); err == nil {
 		return rel

@@ -24,18 +24,25 @@ import (
 	"github.com/cotrain/cotrain/roles"
 )
 
-// Run runs the plan's jobs in order, skipping finished ones (an interrupted
+// Run runs the plan's jobs, skipping finished ones (an interrupted
 // training job resumes from its last checkpoint), and writes the results
-// table to out. Progress goes to env.Progress. The report job always runs:
-// it is cheap and gives the same table for the same results.
-func (p *Plan) Run(ctx context.Context, env recipes.Env, out io.Writer) error {
+// table to out: in plan order with one environment, up to one job per
+// environment at once with more (RunJobsAt). Progress goes to the first
+// environment's Progress. The report job always runs: it is cheap and
+// gives the same table for the same results.
+func (p *Plan) Run(ctx context.Context, envs []recipes.Env, out io.Writer) error {
+	if len(envs) == 0 {
+		return errNoEnv
+	}
 	start := time.Now()
-	if err := p.RunJobs(ctx, env, out, p.Jobs, p.Jobs[len(p.Jobs)-1]); err != nil {
+	if err := p.RunJobsAt(ctx, envs, out, p.Jobs, p.Jobs[len(p.Jobs)-1]); err != nil {
 		return err
 	}
-	fmt.Fprintf(progressOrDiscard(env), "experiment %q finished in %s (this invocation)\n", p.Config.Name, time.Since(start).Round(time.Second))
+	fmt.Fprintf(progressOrDiscard(envs[0]), "experiment %q finished in %s (this invocation)\n", p.Config.Name, time.Since(start).Round(time.Second))
 	return nil
 }
+
+var errNoEnv = errors.New("no environment to run jobs in")
 
 // RunJobs runs the given jobs of the plan in order, skipping finished ones
 // except always (nil: none), which runs even when done. Each job is the

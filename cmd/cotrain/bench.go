@@ -66,7 +66,7 @@ median step times, and the median of paired step ratios).`, what),
 				if err := m.Validate(); err != nil {
 					return usagef("%v", err)
 				}
-				b, err := backend()
+				b, err := backend.open()
 				if err != nil {
 					return err
 				}

@@ -27,7 +27,7 @@ func runJob(ctx context.Context, file, out string, n int, backend backendOpener,
 		return usagef("--job %d: the plan has jobs 1 to %d (cotrain run --plan lists them)", n, len(plan.Jobs))
 	}
 	j := plan.Jobs[n-1]
-	deps := cluster.Deps(plan)[n-1]
+	deps := plan.Deps()[n-1]
 	for _, d := range deps {
 		if plan.Jobs[d].Status() != "done" {
 			return fmt.Errorf("job %d (%s) needs job %d (%s), which is not done: run it first", n, j.Name, d+1, plan.Jobs[d].Name)
@@ -37,7 +37,7 @@ func runJob(ctx context.Context, file, out string, n int, backend backendOpener,
 		fmt.Fprintf(os.Stderr, "job %d (%s) is done: %s exists\n", n, j.Name, j.Output)
 		return nil
 	}
-	b, err := backend()
+	b, err := backend.open()
 	if err != nil {
 		return err
 	}
@@ -143,7 +143,7 @@ Ctrl-C (or SIGTERM) gives the running job back to the queue.`,
 					return err
 				}
 				defer d.Close()
-				b, err := backend()
+				b, err := backend.open()
 				if err != nil {
 					return err
 				}

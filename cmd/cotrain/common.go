@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 
 	"github.com/gomlx/gomlx/backends"
 
@@ -16,29 +18,77 @@ import (
 )
 
 // backendOpener opens the backend a command was asked to use.
-type backendOpener func() (backends.Backend, error)
+type backendOpener struct{ spec *string }
 
-// backendFlag adds --backend and returns a function opening the chosen
-// backend (re-executing the program for the GPU's libraries if needed).
+// backendFlag adds --backend and returns what opens the chosen backend.
 func backendFlag(fs *flag.FlagSet) backendOpener {
-	spec := fs.String("backend", "", "compute backend: cpu[:threads=N,profile,kernel=avx2|avx512|generic], simplego or xla[:PLUGIN] (default: $"+engine.EnvVar+", else xla when a GPU is found, else cpu)")
-	return func() (backends.Backend, error) {
-		s := *spec
-		if s == "" {
-			s = os.Getenv(engine.EnvVar)
-		}
-		if s == "" {
-			s = engine.Default()
-		}
-		if s == engine.XLA || len(s) > len(engine.XLA) && s[:len(engine.XLA)+1] == engine.XLA+":" {
-			if g, err := engine.FindGPU(engine.GPUOptions{}); err == nil {
-				if err := engine.ReexecForGPU(g); err != nil {
-					return nil, err
-				}
+	return backendOpener{fs.String("backend", "", "compute backend: cpu[:threads=N,profile,kernel=avx2|avx512|generic], simplego or xla[:PLUGIN] (default: $"+engine.EnvVar+", else xla when a GPU is found, else cpu)")}
+}
+
+// name is the backend's spec: the flag's, else $COTRAIN_BACKEND's, else
+// engine.Default's.
+func (o backendOpener) name() string {
+	s := *o.spec
+	if s == "" {
+		s = os.Getenv(engine.EnvVar)
+	}
+	if s == "" {
+		s = engine.Default()
+	}
+	return s
+}
+
+// open opens the backend (re-executing the program for the GPU's
+// libraries if needed).
+func (o backendOpener) open() (backends.Backend, error) {
+	bs, err := o.openShared(1)
+	if err != nil {
+		return nil, err
+	}
+	return bs[0], nil
+}
+
+// openShared opens n instances of the backend for n jobs at once
+// (engine.OpenShared).
+func (o backendOpener) openShared(n int) ([]backends.Backend, error) {
+	s := o.name()
+	if s == engine.XLA || strings.HasPrefix(s, engine.XLA+":") {
+		if g, err := engine.FindGPU(engine.GPUOptions{}); err == nil {
+			if err := engine.ReexecForGPU(g); err != nil {
+				return nil, err
 			}
 		}
-		return engine.Open(s)
 	}
+	return engine.OpenShared(s, n)
+}
+
+// parallelFlag adds --parallel.
+func parallelFlag(fs *flag.FlagSet) *int {
+	return fs.Int("parallel", 0, "jobs at once, each with its share of the cores (0: 2 on the cpu backend with at least two cores, else 1)")
+}
+
+// openEnvs opens the environments of parallel jobs at once (0: the
+// backend's default) on the backend the flags name; each gets its share
+// of the data-loading goroutines when workers is 0.
+func openEnvs(backend backendOpener, parallel, workers int) ([]recipes.Env, error) {
+	if parallel < 0 {
+		return nil, usagef("--parallel %d: give a positive number of jobs (or 0 for the default)", parallel)
+	}
+	if parallel == 0 {
+		parallel = engine.DefaultParallel(backend.name())
+	}
+	bs, err := backend.openShared(parallel)
+	if err != nil {
+		return nil, err
+	}
+	if workers == 0 && parallel > 1 {
+		workers = max(1, runtime.NumCPU()/parallel)
+	}
+	envs := make([]recipes.Env, parallel)
+	for i, b := range bs {
+		envs[i] = recipes.Env{Backend: b, Progress: os.Stderr, Workers: workers}
+	}
+	return envs, nil
 }
 
 // loadConfig reads an experiment file or names a preset ("demo", "paper").
@@ -73,7 +123,7 @@ func outDir(out string, cfg experiment.Config) string {
 // was opened with one; announce, if not nil, is told the backend first. It
 // returns the environment the jobs ran in.
 func runWithInputs(ctx context.Context, plan *experiment.Plan, job *experiment.Job, backend backendOpener, workers int, w io.Writer, announce func(backends.Backend)) (recipes.Env, error) {
-	b, err := backend()
+	b, err := backend.open()
 	if err != nil {
 		return recipes.Env{}, err
 	}

@@ -30,7 +30,7 @@ smaller than the model's input are zero-padded to it, as in training.`,
 				if *dir == "" || *spec == "" {
 					return usagef("--checkpoint and --data are required")
 				}
-				b, err := backend()
+				b, err := backend.open()
 				if err != nil {
 					return err
 				}

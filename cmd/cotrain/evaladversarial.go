@@ -74,7 +74,7 @@ below override single settings.`,
 				if *boot > 0 {
 					replicates = *boot
 				}
-				b, err := backend()
+				b, err := backend.open()
 				if err != nil {
 					return err
 				}

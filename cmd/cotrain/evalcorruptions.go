@@ -103,7 +103,7 @@ classes; see docs/robustness.md). --limit N keeps the first N test images
 				if *model == "" {
 					*model = modelName(runDirs[0])
 				}
-				b, err := backend()
+				b, err := backend.open()
 				if err != nil {
 					return err
 				}

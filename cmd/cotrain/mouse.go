@@ -111,7 +111,7 @@ held-out oracle-trial (test) correlation.`,
 				if err != nil {
 					return err
 				}
-				b, err := backend()
+				b, err := backend.open()
 				if err != nil {
 					return err
 				}
@@ -175,7 +175,7 @@ the peak resident memory.`,
 				}
 				var pred similarity.Predictor
 				if *predDir != "" {
-					b, err := backend()
+					b, err := backend.open()
 					if err != nil {
 						return err
 					}

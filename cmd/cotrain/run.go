@@ -12,11 +12,32 @@ import (
 	"github.com/cotrain/cotrain/recipes"
 )
 
+// describeEnvs names the backend jobs run on and how many run at once.
+func describeEnvs(envs []recipes.Env) string {
+	d := describe(envs[0].Backend)
+	if len(envs) > 1 {
+		d = fmt.Sprintf("%d jobs at once, each on %s", len(envs), d)
+	}
+	return d
+}
+
+// printProfiles prints the profile of each environment's backend.
+func printProfiles(envs []recipes.Env) {
+	for i, e := range envs {
+		if len(envs) > 1 {
+			if p, ok := e.Backend.(interface{ Profile() string }); ok && p.Profile() != "" {
+				fmt.Fprintf(os.Stderr, "jobs of slot %d of %d:\n", i+1, len(envs))
+			}
+		}
+		printProfile(e.Backend, os.Stderr)
+	}
+}
+
 func runCommand() command {
 	return command{
 		name:    "run",
 		summary: "run a whole experiment: train, make response sets, evaluate, report",
-		usage:   "[--plan] [--out DIR] [--backend B] [--job N | --db DSN] FILE",
+		usage:   "[--plan] [--out DIR] [--backend B] [--parallel N] [--job N | --db DSN] FILE",
 		help: `Runs the experiment file FILE ("demo" and "paper" name the built-in ones):
 every model of its models list for every seed, with what they need (the
 simulated V1 recording, the Monkey Predictor and its response sets, the
@@ -26,7 +47,12 @@ on stdout and report.html with the paper's figures in DIR/report.
 
 Finished jobs are skipped and an interrupted training job resumes from its
 last checkpoint, so after Ctrl-C or a crash the same command continues.
---plan prints the jobs, their inputs and outputs and whether each is done,
+--parallel N runs up to N jobs at once, each as soon as the jobs making its
+inputs are done, with 1/N of the cores (default 2 on the cpu backend of a
+machine with two cores or more: a job alone keeps the cores only about
+two-thirds busy); each job's progress then goes to DIR/logs/NNN.log.
+Results depend on the threads a job had, so compare runs made with the same
+--parallel on the same machine. --plan prints the jobs, their inputs and outputs and whether each is done,
 without running anything.
 
 --job N runs only job N of the plan (numbered as --plan prints them),
@@ -40,6 +66,7 @@ them.`,
 			out := fs.String("out", "", "output folder (default runs/NAME)")
 			backend := backendFlag(fs)
 			workers := workersFlag(fs)
+			parallel := parallelFlag(fs)
 			job := fs.Int("job", 0, "run only this job of the plan (1-based, as --plan numbers them)")
 			db := fs.String("db", "", "PostgreSQL URL: submit the jobs to this job table for cotrain worker")
 			return func(ctx context.Context, args []string, w io.Writer) error {
@@ -54,7 +81,7 @@ them.`,
 				case *db != "":
 					return submitExperiment(ctx, args[0], *out, *db, w)
 				}
-				return runExperiment(ctx, args[0], *out, *plan, backend, *workers, w)
+				return runExperiment(ctx, args[0], *out, *plan, backend, *parallel, *workers, w)
 			}
 		},
 	}
@@ -64,7 +91,7 @@ func demoCommand() command {
 	return command{
 		name:    "demo",
 		summary: "run the built-in demo experiment (what make demo runs)",
-		usage:   "[--plan] [--out DIR] [--backend B] [safarani2021 | li2019]",
+		usage:   "[--plan] [--out DIR] [--backend B] [--parallel N] [safarani2021 | li2019]",
 		help: `Runs the embedded demo experiment (cotrain run demo): Safarani et al.'s
 six models on Fashion-MNIST with a simulated V1 population, and Li et
 al.'s similarity-regularized ResNets with a simulated mouse V1, sized for
@@ -76,15 +103,16 @@ reads the first paper's Baseline). See "cotrain run --help".`,
 			out := fs.String("out", "", "output folder (default runs/demo)")
 			backend := backendFlag(fs)
 			workers := workersFlag(fs)
+			parallel := parallelFlag(fs)
 			return func(ctx context.Context, args []string, w io.Writer) error {
 				switch len(args) {
 				case 0:
-					return runExperiment(ctx, "demo", *out, *plan, backend, *workers, w)
+					return runExperiment(ctx, "demo", *out, *plan, backend, *parallel, *workers, w)
 				case 1:
 					if _, ok := experiment.Papers()[args[0]]; !ok {
 						return usagef("unknown part %q: give safarani2021 or li2019", args[0])
 					}
-					return runPart(ctx, args[0], *out, *plan, backend, *workers, w)
+					return runPart(ctx, args[0], *out, *plan, backend, *parallel, *workers, w)
 				}
 				return usagef("unexpected arguments %q", args)
 			}
@@ -93,7 +121,7 @@ reads the first paper's Baseline). See "cotrain run --help".`,
 }
 
 // runPart runs one paper's part of the demo.
-func runPart(ctx context.Context, part, out string, planOnly bool, backend backendOpener, workers int, w io.Writer) error {
+func runPart(ctx context.Context, part, out string, planOnly bool, backend backendOpener, parallel, workers int, w io.Writer) error {
 	plan, text, err := openPlan("demo", out)
 	if err != nil {
 		return err
@@ -107,17 +135,17 @@ func runPart(ctx context.Context, part, out string, planOnly bool, backend backe
 	if err := experiment.SaveText(plan.Root, text); err != nil {
 		return err
 	}
-	b, err := backend()
+	envs, err := openEnvs(backend, parallel, workers)
 	if err != nil {
 		return err
 	}
-	defer printProfile(b, os.Stderr)
+	defer printProfiles(envs)
 	start := time.Now()
-	fmt.Fprintf(os.Stderr, "running the %s part of experiment %q on %s into %s\n", part, plan.Config.Name, describe(b), plan.Root)
-	if err := plan.RunPart(ctx, recipes.Env{Backend: b, Progress: os.Stderr, Workers: workers}, w, part); err != nil {
+	fmt.Fprintf(os.Stderr, "running the %s part of experiment %q on %s into %s\n", part, plan.Config.Name, describeEnvs(envs), plan.Root)
+	if err := plan.RunPart(ctx, envs, w, part); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wall-clock %s on %s\n", time.Since(start).Round(time.Second), b.Name())
+	fmt.Fprintf(os.Stderr, "wall-clock %s on %s\n", time.Since(start).Round(time.Second), envs[0].Backend.Name())
 	return nil
 }
 
@@ -139,7 +167,7 @@ func openPlan(file, out string) (*experiment.Plan, []byte, error) {
 	return plan, text, err
 }
 
-func runExperiment(ctx context.Context, file, out string, planOnly bool, backend backendOpener, workers int, w io.Writer) error {
+func runExperiment(ctx context.Context, file, out string, planOnly bool, backend backendOpener, parallel, workers int, w io.Writer) error {
 	plan, text, err := openPlan(file, out)
 	if err != nil {
 		return err
@@ -152,16 +180,16 @@ func runExperiment(ctx context.Context, file, out string, planOnly bool, backend
 	if err := experiment.SaveText(out, text); err != nil {
 		return err
 	}
-	b, err := backend()
+	envs, err := openEnvs(backend, parallel, workers)
 	if err != nil {
 		return err
 	}
-	defer printProfile(b, os.Stderr)
+	defer printProfiles(envs)
 	start := time.Now()
-	fmt.Fprintf(os.Stderr, "running experiment %q (%d jobs) on %s into %s\n", cfg.Name, len(plan.Jobs), describe(b), out)
-	if err := plan.Run(ctx, recipes.Env{Backend: b, Progress: os.Stderr, Workers: workers}, w); err != nil {
+	fmt.Fprintf(os.Stderr, "running experiment %q (%d jobs) on %s into %s\n", cfg.Name, len(plan.Jobs), describeEnvs(envs), out)
+	if err := plan.Run(ctx, envs, w); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "wall-clock %s on %s\n", time.Since(start).Round(time.Second), b.Name())
+	fmt.Fprintf(os.Stderr, "wall-clock %s on %s\n", time.Since(start).Round(time.Second), envs[0].Backend.Name())
 	return nil
 }

@@ -215,7 +215,7 @@ across images with the given seed.`,
 				if *dir == "" || *out == "" || (*images == "") == (*config == "") {
 					return usagef("--predictor, --out and one of --images and --config are required")
 				}
-				b, err := backend()
+				b, err := backend.open()
 				if err != nil {
 					return err
 				}
