@@ -338,13 +338,19 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	})
 }
 
+// minPaddedChannels is the fewest input channels convPadded takes: with
+// 8, the three kernel positions of a kernel row make one run of 24 inputs
+// per call, which beats packing them (convIndirect) once 8-channel outputs
+// have the paired kernel.
+const minPaddedChannels = 8
+
 // paddedLayout reports whether convPadded applies: a 2-D convolution of an
 // NHWC input (batch outermost, channels innermost and contiguous) without
 // input dilation or negative padding, with enough channels that a kernel
 // position is worth a call of its own and few enough that rows of
 // consecutive pixels do not alias in the L1 cache (convIndirect packs those).
 func paddedLayout(g *convGeom) bool {
-	if !g.fast2D || g.cin < 16 || g.cin >= 256 || g.inC != 1 {
+	if !g.fast2D || g.cin < minPaddedChannels || g.cin >= 256 || g.inC != 1 {
 		return false
 	}
 	ax := g.a.axes
@@ -423,8 +429,22 @@ func convPadded(x *execution, g *convGeom, in, ker, out []float32) {
 					pan := packBuf[j*k*nr : (j+1)*k*nr]
 					for ti := c0; ti < c1; ti++ {
 						r0 := ti * mr
-						nrows := min(mr, rows-r0)
 						c := out[r0*cout+pc.c0:]
+						if pc.w == 8 && ti+1 < c1 {
+							// An 8-channel panel: two tiles per call.
+							nrows := min(2*mr, rows-r0)
+							lo, hi := &base[ti-c0], &base[ti+1-c0]
+							for ri, pr := range runs {
+								var a pairPtrs
+								for i := range mr {
+									a[i], a[mr+i] = &xp[lo[i]+pr.delta], &xp[hi[i]+pr.delta]
+								}
+								t.runPair(pr.n, &a, 4, pan[pr.row*nr:], c, cout, nrows, pc.w, bi > 0 || ri > 0)
+							}
+							ti++
+							continue
+						}
+						nrows := min(mr, rows-r0)
 						bs := &base[ti-c0]
 						for ri, pr := range runs {
 							var a rowPtrs

@@ -24,7 +24,11 @@ func TestConvPadded(t *testing.T) {
 		{[]int{2, 9, 8, 20}, []int{3, 3, 20, 8}, 2, 1, [2]int{1, 0}, [2]int{1, 2}, true},  // stride 2, uneven padding
 		{[]int{2, 9, 9, 16}, []int{3, 3, 16, 10}, 1, 2, [2]int{2, 2}, [2]int{2, 2}, true}, // dilated kernel
 		{[]int{1, 6, 5, 100}, []int{3, 3, 100, 24}, 1, 1, [2]int{0, 1}, [2]int{2, 0}, true},
-		{[]int{2, 6, 6, 8}, []int{3, 3, 8, 16}, 1, 1, [2]int{1, 1}, [2]int{1, 1}, false}, // few channels: convIndirect packs them
+		{[]int{2, 6, 6, 8}, []int{3, 3, 8, 16}, 1, 1, [2]int{1, 1}, [2]int{1, 1}, true},   // 8 channels: runs of 24 per kernel row
+		{[]int{3, 9, 7, 8}, []int{3, 3, 8, 8}, 1, 1, [2]int{1, 1}, [2]int{1, 1}, true},    // 8 outputs: paired tiles, 189 rows (a partial pair)
+		{[]int{1, 5, 5, 8}, []int{3, 3, 8, 8}, 2, 1, [2]int{1, 1}, [2]int{1, 1}, true},    // 9 rows: one pair and a lone tile
+		{[]int{2, 8, 8, 12}, []int{3, 3, 12, 56}, 1, 1, [2]int{1, 1}, [2]int{1, 1}, true}, // 24 + 24 + 8: the last panel paired
+		{[]int{2, 6, 6, 4}, []int{3, 3, 4, 8}, 1, 1, [2]int{1, 1}, [2]int{1, 1}, false},   // few channels: convIndirect packs them
 	} {
 		t.Run(fmt.Sprint(tc.in, tc.ker, tc.stride, tc.dil), func(t *testing.T) {
 			b, err := New("threads=2")

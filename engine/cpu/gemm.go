@@ -15,6 +15,9 @@ const (
 // rowPtrs points at the mr rows of A a micro-kernel call reads.
 type rowPtrs [mr]*float32
 
+// pairPtrs points at the rows of two consecutive tiles (tile.runPair).
+type pairPtrs [2 * mr]*float32
+
 // microKernelGo is the portable micro-kernel: the same contract as the
 // assembly one, C[0:mr, 0:nr] (+)= Σ_p A[i](p)·B[p, 0:nr].
 func microKernelGo(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) {
@@ -128,6 +131,21 @@ func (t *tile) run(k int, a *rowPtrs, astride int, b []float32, c []float32, ldc
 		} else {
 			copy(dst, src)
 		}
+	}
+}
+
+// runPair runs two consecutive tiles of rows ≤ 2·mr valid rows, the second
+// ldc·mr floats after the first in C: in one call of the paired kernel for
+// a full 8-column panel (whose single tiles leave half of the FMA units
+// waiting), else tile by tile.
+func (t *tile) runPair(k int, a *pairPtrs, astride int, b []float32, c []float32, ldc, rows, cols int, accumulate bool) {
+	if rows == 2*mr && cols == 8 && t.kern.pair(k, a, astride, &b[0], &c[0], ldc, accumulate) {
+		return
+	}
+	lo, hi := (*rowPtrs)(a[:mr]), (*rowPtrs)(a[mr:])
+	t.run(k, lo, astride, b, c, ldc, min(rows, mr), cols, accumulate)
+	if rows > mr {
+		t.run(k, hi, astride, b, c[mr*ldc:], ldc, rows-mr, cols, accumulate)
 	}
 }
 

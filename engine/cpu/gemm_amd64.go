@@ -22,6 +22,12 @@ func sgemm4x16AVX2(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc i
 //go:noescape
 func sgemm4x8AVX2(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
 
+// sgemm8x8AVX2 computes two 4-row tiles of an 8-column panel at once
+// (k ≥ 1): C[0:8, 0:8] (+)= Σ_p A[i](p)·B[p, 0:8].
+//
+//go:noescape
+func sgemm8x8AVX2(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
+
 // sgemm4x24AVX512 and sgemm4x16AVX512 (gemm512_amd64.s) have the contract
 // of their AVX2 counterparts.
 //
@@ -41,6 +47,16 @@ func (kk kernelKind) micro(k int, a *rowPtrs, astride int, b *float32, c *float3
 	default:
 		microKernelGo(k, a, astride, b, c, ldc, accumulate)
 	}
+}
+
+// pair computes C[0:2·mr, 0:8] (+)= Σ_p A[i](p)·B[p, 0:8] for an 8-column
+// panel in one call; it reports false if this kernel cannot.
+func (kk kernelKind) pair(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) bool {
+	if kk == kernelGeneric || k == 0 {
+		return false
+	}
+	sgemm8x8AVX2(k, a, astride, b, c, ldc, accumulate)
+	return true
 }
 
 // narrow computes only the first cols ≤ 16 columns of a tile, writing

@@ -12,6 +12,11 @@ func (kk kernelKind) narrow(k int, a *rowPtrs, astride int, b *float32, c *float
 	return false
 }
 
+// pair reports false: the portable kernel has no paired variant.
+func (kk kernelKind) pair(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) bool {
+	return false
+}
+
 // hasAVX2 and hasAVX512 are false off amd64: the assembly kernels do not
 // exist there.
 const (

@@ -86,6 +86,67 @@ func checkTile(t *testing.T, name string, r *rand.Rand, kern kernelKind, k, rows
 	}
 }
 
+// TestPairKernel checks tile.runPair, the paired 8×8 kernel where the CPU
+// has it and two single tiles otherwise, on full and partial pairs.
+func TestPairKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	const ldc = 8 + 3
+	for _, kern := range supportedKernels() {
+		for _, k := range []int{1, 2, 3, 8, 24, 72, 257} {
+			for _, rows := range []int{2 * mr, 2*mr - 1, mr + 1, mr, 1} {
+				for _, cols := range []int{8, 5} {
+					for _, acc := range []bool{false, true} {
+						name := fmt.Sprintf("%s/k%d/%dx%d/acc=%v", kern, k, rows, cols, acc)
+						a := make([]float32, 2*mr*k)
+						b := make([]float32, k*nr)
+						c := make([]float32, 2*mr*ldc)
+						for _, s := range [][]float32{a, b, c} {
+							for i := range s {
+								s[i] = float32(r.NormFloat64())
+							}
+						}
+						for p := range k {
+							for j := cols; j < nr; j++ {
+								b[p*nr+j] = 0
+							}
+						}
+						want := make([]float64, len(c))
+						for i := range 2 * mr {
+							for j := range ldc {
+								w := 0.0
+								if acc || i >= rows || j >= cols {
+									w = float64(c[i*ldc+j])
+								}
+								if i < rows && j < cols {
+									for p := range k {
+										w += float64(a[i*k+p]) * float64(b[p*nr+j])
+									}
+								}
+								want[i*ldc+j] = w
+							}
+						}
+						var ptrs pairPtrs
+						for i := range 2 * mr {
+							ptrs[i] = &a[i*k]
+						}
+						tl := tile{kern: kern}
+						tl.runPair(k, &ptrs, 4, b, c, ldc, rows, cols, acc)
+						for i := range 2 * mr {
+							for j := range ldc {
+								inside := i < rows && j < cols
+								d := math.Abs(float64(c[i*ldc+j]) - want[i*ldc+j])
+								if inside && d > 1e-4*math.Max(1, math.Abs(want[i*ldc+j])) || i >= rows && d != 0 {
+									t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, c[i*ldc+j], want[i*ldc+j])
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestGemmRowMajor checks the parallel GEMM with every supported kernel on
 // sizes with row, column and reduction tails, against a float64 loop.
 func TestGemmRowMajor(t *testing.T) {
