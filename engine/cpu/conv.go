@@ -129,6 +129,8 @@ func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 		switch {
 		case gradLayout(&g):
 			convGradPadded(x, &g, a, k, o)
+		case dilatedLayout(&g):
+			convInputDilated(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1 && g.kerO == 1 && g.cin <= smallChannels:
 			convSmallInput(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1 && paddedLayout(&g):
@@ -1069,4 +1071,101 @@ func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	for _, p := range private {
 		x.b.pool.put(dtypeFloat32, p)
 	}
+}
+
+// dilatedLayout reports whether convInputDilated applies: a 2-D
+// convolution of NHWC input and output with input dilation (the gradient
+// of a strided convolution with respect to its input), stride 1 and no
+// kernel dilation, with at least minPaddedChannels input channels.
+func dilatedLayout(g *convGeom) bool {
+	if g.spatial != 2 || g.fast2D || g.cin < minPaddedChannels || g.inC != 1 || g.outC != 1 {
+		return false
+	}
+	ax := g.a.axes
+	if ax.InputBatch != 0 || ax.OutputBatch != 0 {
+		return false
+	}
+	for d := range 2 {
+		if g.a.strides[d] != 1 || g.a.kernelDilations[d] != 1 || g.a.inputDilations[d] < 1 {
+			return false
+		}
+	}
+	return g.inSpSt[1] == g.cin && g.inSpSt[0] == g.inSp[1]*g.cin && g.inB == g.inSp[0]*g.inSpSt[0] &&
+		g.outSpSt[1] == g.cout && g.outSpSt[0] == g.outSp[1]*g.cout && g.outB == g.outSp[0]*g.outSpSt[0]
+}
+
+// convInputDilated computes an input-dilated convolution (dilatedLayout)
+// without the multiplications by the zeros between dilated inputs: with
+// dilation s, an output pixel meets real inputs only at the kernel
+// positions of its residue class (x mod s, y mod s), about one in s² of
+// them. Each output row's pixels are taken class by class, mr of a class
+// (s pixels apart, so C rows s·cout apart) per tile, and each tile runs
+// the micro-kernel over its class's kernel positions only; a class with
+// none is zero.
+func convInputDilated(x *execution, g *convGeom, in, ker, out []float32) {
+	cin, cout := g.cin, g.cout
+	panels, packBuf := packedKernel(x, g, ker)
+	defer x.b.pool.put(dtypeFloat32, packBuf)
+	zero := x.b.pool.get(dtypeFloat32, cin).([]float32)
+	clear(zero)
+	defer x.b.pool.put(dtypeFloat32, zero)
+	k := len(g.kerOff) * cin
+	h, w := g.outSp[0], g.outSp[1]
+	kh, kw := g.kerSp[0], g.kerSp[1]
+	sy, sx := g.a.inputDilations[0], g.a.inputDilations[1]
+	py, px := g.a.paddings[0][0], g.a.paddings[1][0]
+	inH, inW := g.inSp[0], g.inSp[1]
+	type tap struct{ seg, iy, kx int }
+	parallelFor(x.b.threads, g.batch*h, 1, func(from, to int) {
+		t := tile{kern: x.b.kernel}
+		var rowTaps, taps []tap
+		for r := from; r < to; r++ {
+			b, y := r/h, r%h
+			rowTaps = rowTaps[:0]
+			for ky := range kh {
+				if p := y - py + ky; p >= 0 && p%sy == 0 && p/sy < inH {
+					rowTaps = append(rowTaps, tap{seg: ky * kw, iy: p / sy})
+				}
+			}
+			outRow := out[r*w*cout : (r+1)*w*cout]
+			for cx := range min(sx, w) {
+				taps = taps[:0]
+				for _, rt := range rowTaps {
+					for kx := range kw {
+						if ((cx-px+kx)%sx+sx)%sx == 0 {
+							taps = append(taps, tap{seg: rt.seg + kx, iy: rt.iy, kx: kx})
+						}
+					}
+				}
+				n := (w - cx + sx - 1) / sx // pixels of the class
+				for j, pc := range panels {
+					pan := packBuf[j*k*nr : (j+1)*k*nr]
+					for j0 := 0; j0 < n; j0 += mr {
+						nrows := min(mr, n-j0)
+						x0 := cx + j0*sx
+						c := outRow[x0*cout+pc.c0:]
+						if len(taps) == 0 {
+							for i := range nrows {
+								clear(c[i*sx*cout : i*sx*cout+pc.w])
+							}
+							continue
+						}
+						for ti, tp := range taps {
+							var a rowPtrs
+							rowBase := b*g.inB + tp.iy*g.inSpSt[0]
+							for i := range mr {
+								p := x0 + min(i, nrows-1)*sx - px + tp.kx // a multiple of sx
+								if p < 0 || p/sx >= inW {
+									a[i] = &zero[0]
+								} else {
+									a[i] = &in[rowBase+p/sx*cin]
+								}
+							}
+							t.run(cin, &a, 4, pan[tp.seg*cin*nr:], c, sx*cout, nrows, pc.w, ti > 0)
+						}
+					}
+				}
+			}
+		}
+	})
 }

@@ -30,6 +30,16 @@ func BenchmarkConvDemo(b *testing.B) {
 	})
 }
 
+// BenchmarkConvResNet does the same for the 3×3 layers of Li et al.'s
+// CIFAR ResNet-18 (the bench train default, width 64) and of the demo's
+// narrow one (width 8), at batch 64.
+func BenchmarkConvResNet(b *testing.B) {
+	benchConvs(b, 64, []convLayer{
+		{32, 64, 64, 3}, {16, 128, 128, 3}, {8, 256, 256, 3}, {4, 512, 512, 3},
+		{32, 8, 8, 3}, {16, 16, 16, 3}, {8, 32, 32, 3}, {4, 64, 64, 3},
+	})
+}
+
 // convLayer is a square convolution: input size, channels in and out, kernel size.
 type convLayer struct{ hw, cin, cout, k int }
 

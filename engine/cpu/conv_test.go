@@ -61,6 +61,49 @@ func TestConvPadded(t *testing.T) {
 	}
 }
 
+// TestConvInputDilated checks the input-dilated convolution (the input
+// gradient of a strided layer) against the reference loop: dilations 2
+// and 3, kernels 3×3, 1×1 (whose odd pixels get no input: zeros) and 2×3,
+// paddings of every sign, output widths that split classes into partial
+// tiles, and 8, 40 and 56 output channels.
+func TestConvInputDilated(t *testing.T) {
+	for _, tc := range []struct {
+		in, ker      []int // NHWC input; kernel H, W, Cin, Cout
+		dil          [2]int
+		padLo, padHi [2]int
+	}{
+		{[]int{2, 4, 4, 16}, []int{3, 3, 16, 8}, [2]int{2, 2}, [2]int{1, 1}, [2]int{2, 2}},    // ResNet stride-2 3×3: 4×4 → 8×8
+		{[]int{2, 5, 3, 32}, []int{3, 3, 32, 40}, [2]int{2, 2}, [2]int{2, 1}, [2]int{1, 2}},   // uneven padding, 24 + 16 panels
+		{[]int{1, 4, 5, 8}, []int{1, 1, 8, 56}, [2]int{2, 2}, [2]int{0, 0}, [2]int{1, 1}},     // 1×1 shortcut: odd pixels zero
+		{[]int{2, 3, 4, 12}, []int{2, 3, 12, 8}, [2]int{3, 2}, [2]int{1, 2}, [2]int{0, 3}},    // dilation 3 × 2, 2×3 kernel
+		{[]int{1, 6, 6, 16}, []int{3, 3, 16, 24}, [2]int{2, 2}, [2]int{-1, 0}, [2]int{1, -1}}, // negative padding
+	} {
+		t.Run(fmt.Sprint(tc.in, tc.ker, tc.dil, tc.padLo, tc.padHi), func(t *testing.T) {
+			b, err := New("threads=2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := convAttr{
+				axes: backends.ConvolveAxesConfig{InputBatch: 0, InputChannels: 3, InputSpatial: []int{1, 2},
+					KernelInputChannels: 2, KernelOutputChannels: 3, KernelSpatial: []int{0, 1},
+					OutputBatch: 0, OutputChannels: 3, OutputSpatial: []int{1, 2}},
+				strides: []int{1, 1}, inputDilations: []int{tc.dil[0], tc.dil[1]}, kernelDilations: []int{1, 1},
+				paddings: [][2]int{{tc.padLo[0], tc.padHi[0]}, {tc.padLo[1], tc.padHi[1]}},
+			}
+			out := []int{tc.in[0], 0, 0, tc.ker[3]}
+			for d := range 2 {
+				out[1+d] = (tc.in[1+d]-1)*tc.dil[d] + 1 + tc.padLo[d] + tc.padHi[d] - (tc.ker[d] - 1)
+			}
+			g := newConvGeom(a, tc.in, tc.ker, out)
+			if !dilatedLayout(&g) {
+				t.Fatal("dilatedLayout = false")
+			}
+			packed := len(colPanels(tc.ker[3])) * nr * product(tc.ker[:3])
+			checkConv(t, b, &g, convInputDilated, packed, tc.ker[2])
+		})
+	}
+}
+
 // TestConvGradPadded checks the kernel gradient of NHWC layers the same way,
 // on the convolution GoMLX emits for it.
 func TestConvGradPadded(t *testing.T) {
@@ -133,6 +176,9 @@ func checkConv(t *testing.T, b *Backend, g *convGeom, conv func(*execution, *con
 			}
 		}
 		got := make([]float32, len(want))
+		for i := range got { // every output element must be written
+			got[i] = float32(math.NaN())
+		}
 		conv(&execution{b: b}, g, in, ker, got)
 		for i := range want {
 			if d := math.Abs(float64(got[i] - want[i])); !(d <= 1e-4*math.Max(1, math.Abs(float64(want[i])))) {

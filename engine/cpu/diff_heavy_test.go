@@ -72,6 +72,8 @@ func TestConv(t *testing.T) {
 		{name: "packed rows (256 channels)", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 4, 5, 256), f32(3, 3, 256, 20)}, tol: 1e-4},
 		{name: "packed rows (300 channels) stride 2", fn: withGrads(conv(2, true)), inputs: []input{f32(2, 5, 5, 300), f32(3, 3, 300, 17)}, tol: 1e-4},
 		{name: "1x1 with 520 channels", fn: withGrads(conv(1, false)), inputs: []input{f32(3, 2, 2, 520), f32(1, 1, 520, 33)}, tol: 1e-4},
+		{name: "3x3 stride 2 gradients, 16 → 24 channels (input-dilated input gradient)", fn: withGrads(conv(2, true)), inputs: []input{f32(2, 9, 8, 16), f32(3, 3, 16, 24)}, tol: 1e-4},
+		{name: "1x1 stride 2 gradients (shortcut)", fn: withGrads(conv(2, false)), inputs: []input{f32(2, 8, 7, 8), f32(1, 1, 8, 16)}, tol: 1e-4},
 		{name: "long reduction (per-thread private kernel gradient)", fn: withGrads(conv(1, true)), inputs: []input{f32(4, 16, 16, 8), f32(3, 3, 8, 10)}, tol: 1e-4},
 		{name: "one input channel", fn: withGrads(conv(1, true)), inputs: []input{f32(3, 6, 9, 1), f32(3, 3, 1, 7)}, tol: 1e-4},
 		{name: "two input channels valid", fn: withGrads(conv(1, false)), inputs: []input{f32(2, 7, 6, 2), f32(3, 3, 2, 30)}, tol: 1e-4},
