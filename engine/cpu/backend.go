@@ -79,7 +79,11 @@ func (b *Backend) String() string { return Name }
 
 // Description implements backends.Backend.
 func (b *Backend) Description() string {
-	return fmt.Sprintf("cotrain CPU backend (%d threads, %s GEMM kernel)", b.threads, b.kernel.describe())
+	threads := fmt.Sprintf("%d threads", b.threads)
+	if b.threads == 1 {
+		threads = "1 thread"
+	}
+	return fmt.Sprintf("cotrain CPU backend (%s, %s GEMM kernel)", threads, b.kernel.describe())
 }
 
 // NumDevices implements backends.Backend.
