@@ -46,7 +46,7 @@ func Names() []string { return []string{CPU, SimpleGo, XLA} }
 // "simplego:parallelism=2"). An empty spec falls back to $COTRAIN_BACKEND and
 // then to Default.
 func Open(spec string) (backends.Backend, error) {
-	name, config, _ := strings.Cut(resolve(spec), ":")
+	name, config, _ := strings.Cut(Resolve(spec), ":")
 	switch name {
 	case CPU:
 		return cpu.New(config)
@@ -75,7 +75,7 @@ func Default() string {
 // only about two-thirds busy, docs/experiments.md), one elsewhere (a GPU
 // runs one job at a time).
 func DefaultParallel(spec string) int {
-	name, _, _ := strings.Cut(resolve(spec), ":")
+	name, _, _ := strings.Cut(Resolve(spec), ":")
 	if name == CPU && runtime.NumCPU() >= 2 {
 		return 2
 	}
@@ -90,7 +90,7 @@ func OpenShared(spec string, n int) ([]backends.Backend, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("%d jobs at once: give at least 1", n)
 	}
-	spec = resolve(spec)
+	spec = Resolve(spec)
 	name, config, _ := strings.Cut(spec, ":")
 	if n > 1 {
 		if name != CPU {
@@ -117,8 +117,9 @@ func OpenShared(spec string, n int) ([]backends.Backend, error) {
 	return bs, nil
 }
 
-// resolve applies Open's defaults to an empty spec.
-func resolve(spec string) string {
+// Resolve applies Open's defaults to an empty spec: $COTRAIN_BACKEND,
+// then Default.
+func Resolve(spec string) string {
 	if spec == "" {
 		spec = os.Getenv(EnvVar)
 	}

@@ -27,16 +27,7 @@ func backendFlag(fs *flag.FlagSet) backendOpener {
 
 // name is the backend's spec: the flag's, else $COTRAIN_BACKEND's, else
 // engine.Default's.
-func (o backendOpener) name() string {
-	s := *o.spec
-	if s == "" {
-		s = os.Getenv(engine.EnvVar)
-	}
-	if s == "" {
-		s = engine.Default()
-	}
-	return s
-}
+func (o backendOpener) name() string { return engine.Resolve(*o.spec) }
 
 // open opens the backend (re-executing the program for the GPU's
 // libraries if needed).
