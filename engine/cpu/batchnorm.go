@@ -13,27 +13,24 @@ func bnLayout(dims []int, axis int) (outer, c, inner int) {
 // channelSums accumulates two per-channel sums over rows of a [rows, C,
 // inner] tensor in parallel: acc folds rows [from, to) into float32 partial
 // sums of the tensor's own precision, added into float64 totals every
-// block of rows.
+// block of rows; the parts' totals are added in order (reduceSplit).
 func channelSums[A floating](threads, rows, c int, acc func(s0, s1 []A, from, to int)) [][2]float64 {
 	const rowBlock = 64
-	parts := min(threads, max(1, rows/rowBlock))
+	parts, per := reduceSplit(rows, rowBlock)
 	partial := make([][][2]float64, parts)
-	per := (rows + parts - 1) / parts
-	parallelFor(parts, parts, 1, func(from, to int) {
-		for t := from; t < to; t++ {
-			sums := make([][2]float64, c)
-			s0, s1 := make([]A, c), make([]A, c)
-			for r := t * per; r < min((t+1)*per, rows); r += rowBlock {
-				clear(s0)
-				clear(s1)
-				acc(s0, s1, r, min(r+rowBlock, (t+1)*per, rows))
-				for ch := range c {
-					sums[ch][0] += float64(s0[ch])
-					sums[ch][1] += float64(s1[ch])
-				}
+	parallelParts(threads, rows, parts, per, func(t, from, to int) {
+		sums := make([][2]float64, c)
+		s0, s1 := make([]A, c), make([]A, c)
+		for r := from; r < to; r += rowBlock {
+			clear(s0)
+			clear(s1)
+			acc(s0, s1, r, min(r+rowBlock, to))
+			for ch := range c {
+				sums[ch][0] += float64(s0[ch])
+				sums[ch][1] += float64(s1[ch])
 			}
-			partial[t] = sums
 		}
+		partial[t] = sums
 	})
 	total := make([][2]float64, c)
 	for _, p := range partial {

@@ -693,24 +693,27 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 	K := g.cin * product(g.kerSp)
 	groups := (rowsOB + mr - 1) / mr
 
-	// Small outputs (few channels) split the long reduction between threads,
-	// each accumulating a private copy of the output that is summed at the
-	// end; large outputs split the output rows, each thread packing the
-	// shared kernel block itself (cheap next to the work it feeds).
-	if x.b.threads > 1 && len(out) <= privateOutputLimit && K >= 2*kcBlock {
-		blocks := (K + kcBlock - 1) / kcBlock
-		parts := min(x.b.threads, blocks)
+	// Small outputs (few channels) split the long reduction into parts,
+	// each accumulating a private copy of the output, summed in order at
+	// the end; large outputs split the output rows, each thread packing the
+	// shared kernel block itself (cheap next to the work it feeds). The
+	// choice and the parts depend on the sizes alone (reduceSplit).
+	blocks := (K + kcBlock - 1) / kcBlock
+	if parts, per := reduceSplit(blocks, 2); len(out) <= privateOutputLimit && parts > 1 {
+		// The first part writes into out itself, the others into pooled
+		// private outputs (each range's first block overwrites its output).
 		private := make([][]float32, parts)
-		per := (blocks + parts - 1) / parts
-		parallelFor(parts, parts, 1, func(from, to int) {
-			for t := from; t < to; t++ {
-				private[t] = make([]float32, len(out))
-				convReduceBatchRange(x.b.kernel, g, in, ker, private[t], 0, groups, t*per*kcBlock, min((t+1)*per*kcBlock, K))
+		parallelParts(x.b.threads, blocks, parts, per, func(t, from, to int) {
+			dst := out
+			if t > 0 {
+				dst = x.b.pool.get(dtypeFloat32, len(out)).([]float32)
+				private[t] = dst
 			}
+			convReduceBatchRange(x.b.kernel, g, in, ker, dst, 0, groups, from*kcBlock, min(to*kcBlock, K))
 		})
-		copy(out, private[0])
 		for _, p := range private[1:] {
 			addVV(out, out, p)
+			x.b.pool.put(dtypeFloat32, p)
 		}
 		return
 	}
@@ -728,8 +731,8 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 const privateOutputLimit = 1 << 18
 
 // convReduceBatchRange computes row groups [gFrom, gTo) of out over the
-// reduction range [kFrom, kTo), which starts at a block boundary; out is
-// overwritten at kFrom == 0, accumulated otherwise.
+// reduction range [kFrom, kTo), which starts at a block boundary: the
+// range's first block overwrites out, the others accumulate.
 //
 // With few input channels (rowsOB < mr·4) the output positions are folded
 // into the rows: one GEMM with rows (os, ob) instead of one per position,
@@ -1005,8 +1008,8 @@ func gradLayout(g *convGeom) bool {
 // reduction step q = y·wp + x of every row (ky, kx, ci) reads the padded
 // input at a fixed stride, so each image is one GEMM with rows (ky, kx, ci),
 // the layer's output channels as columns and a reduction of gh·wp steps,
-// accumulated straight into the HWIO result. Threads split the images and
-// sum private outputs.
+// accumulated straight into the HWIO result. The images are split into
+// parts (reduceSplit) whose private outputs are summed in order.
 func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	ax := g.a.axes
 	chans, images, cout := g.in[ax.InputBatch], g.cin, g.cout
@@ -1020,49 +1023,46 @@ func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	panels := colPanels(cout)
 	q := gh * wp // reduction steps per image
 	rows := kh * kw * chans
-	parts := min(x.b.threads, images)
+	parts, per := reduceSplit(images, 1)
 	private := make([][]float32, parts)
-	per := (images + parts - 1) / parts
-	parallelFor(parts, parts, 1, func(tFrom, tTo int) {
-		for t := tFrom; t < tTo; t++ {
-			acc := x.b.pool.get(dtypeFloat32, len(out)).([]float32)
-			clear(acc)
-			bpack := x.b.pool.get(dtypeFloat32, len(panels)*q*nr).([]float32)
-			tl := tile{kern: x.b.kernel}
-			var ptrs rowPtrs
-			for n := t * per; n < min((t+1)*per, images); n++ {
-				// B: the image's output gradient, zero-extended to the padded width.
-				for j, pc := range panels {
-					pan := bpack[j*q*nr : (j+1)*q*nr]
-					for y := range gh {
-						for xx := range wp {
-							row := pan[(y*wp+xx)*nr : (y*wp+xx+1)*nr]
-							if xx >= gw {
-								clear(row)
-								continue
-							}
-							src := n*g.kerI + y*g.kerSpSt[0] + xx*cout + pc.c0
-							copy(row[:pc.w], ker[src:src+pc.w])
-							clear(row[pc.w:])
+	parallelParts(x.b.threads, images, parts, per, func(t, from, to int) {
+		acc := x.b.pool.get(dtypeFloat32, len(out)).([]float32)
+		clear(acc)
+		bpack := x.b.pool.get(dtypeFloat32, len(panels)*q*nr).([]float32)
+		tl := tile{kern: x.b.kernel}
+		var ptrs rowPtrs
+		for n := from; n < to; n++ {
+			// B: the image's output gradient, zero-extended to the padded width.
+			for j, pc := range panels {
+				pan := bpack[j*q*nr : (j+1)*q*nr]
+				for y := range gh {
+					for xx := range wp {
+						row := pan[(y*wp+xx)*nr : (y*wp+xx+1)*nr]
+						if xx >= gw {
+							clear(row)
+							continue
 						}
-					}
-				}
-				img := n * imgLen
-				for r0 := 0; r0 < rows; r0 += mr {
-					nrows := min(mr, rows-r0)
-					for i := range mr {
-						r := min(r0+i, rows-1)
-						s, ci := r/chans, r%chans
-						ptrs[i] = &xp[img+(s/kw)*rowLen+(s%kw)*chans+ci]
-					}
-					for j, pc := range panels {
-						tl.run(q, &ptrs, chans*4, bpack[j*q*nr:], acc[r0*cout+pc.c0:], cout, nrows, pc.w, true)
+						src := n*g.kerI + y*g.kerSpSt[0] + xx*cout + pc.c0
+						copy(row[:pc.w], ker[src:src+pc.w])
+						clear(row[pc.w:])
 					}
 				}
 			}
-			x.b.pool.put(dtypeFloat32, bpack)
-			private[t] = acc
+			img := n * imgLen
+			for r0 := 0; r0 < rows; r0 += mr {
+				nrows := min(mr, rows-r0)
+				for i := range mr {
+					r := min(r0+i, rows-1)
+					s, ci := r/chans, r%chans
+					ptrs[i] = &xp[img+(s/kw)*rowLen+(s%kw)*chans+ci]
+				}
+				for j, pc := range panels {
+					tl.run(q, &ptrs, chans*4, bpack[j*q*nr:], acc[r0*cout+pc.c0:], cout, nrows, pc.w, true)
+				}
+			}
 		}
+		x.b.pool.put(dtypeFloat32, bpack)
+		private[t] = acc
 	})
 	copy(out, private[0])
 	for _, p := range private[1:] {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/gomlx/gomlx/backends"
 	"github.com/gomlx/gomlx/pkg/core/dtypes"
@@ -420,18 +419,9 @@ func fusedKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 		evals[mi] = e
 	}
 	blocks := (g.size + fuseBlock - 1) / fuseBlock
-	var mu sync.Mutex
-	var accs []*Buffer // per-thread float64 accumulators of the ReduceSum epilogue
-	parallelFor(x.b.threads, blocks, max(1, elementGrain/fuseBlock), func(from, to int) {
-		var acc []float64
-		if g.sum != nil {
-			buf := x.alloc(shapes.Make(dtypes.Float64, g.sumPlan.outSize))
-			mu.Lock()
-			accs = append(accs, buf)
-			mu.Unlock()
-			acc = buf.flat.([]float64)
-			clear(acc)
-		}
+	// run evaluates blocks [from, to), adding the ReduceSum epilogue's
+	// values into acc when there is one.
+	run := func(acc []float64, from, to int) {
 		vals := make([]blockOperand, len(g.members))
 		scratchF := make([][]float32, len(g.members))
 		scratchB := make([][]bool, len(g.members))
@@ -488,26 +478,39 @@ func fusedKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 				sumBlock(g.sumPlan, acc, vals[g.summed].f32, start, idx)
 			}
 		}
-	})
-	if g.sum != nil {
-		out := x.alloc(g.sum.outs[0].shape)
-		o := out.flat.([]float32)
-		parallelFor(x.b.threads, len(o), elementGrain, func(from, to int) {
-			a := accs[0].flat.([]float64)
-			for _, b := range accs[1:] {
-				for i, v := range b.flat.([]float64)[from:to] {
-					a[from+i] += v
-				}
-			}
-			for i := from; i < to; i++ {
-				o[i] = float32(a[i])
-			}
-		})
-		for _, acc := range accs {
-			x.b.release(acc)
-		}
-		outs = append(outs, out)
 	}
+	grain := max(1, elementGrain/fuseBlock)
+	if g.sum == nil {
+		parallelFor(x.b.threads, blocks, grain, func(from, to int) { run(nil, from, to) })
+		return outs, nil
+	}
+	// The epilogue's float64 accumulators: one per part of the blocks,
+	// added in part order.
+	parts, per := reduceSplit(blocks, grain)
+	accs := make([]*Buffer, parts)
+	parallelParts(x.b.threads, blocks, parts, per, func(t, from, to int) {
+		accs[t] = x.alloc(shapes.Make(dtypes.Float64, g.sumPlan.outSize))
+		acc := accs[t].flat.([]float64)
+		clear(acc)
+		run(acc, from, to)
+	})
+	out := x.alloc(g.sum.outs[0].shape)
+	o := out.flat.([]float32)
+	parallelFor(x.b.threads, len(o), elementGrain, func(from, to int) {
+		a := accs[0].flat.([]float64)
+		for _, b := range accs[1:] {
+			for i, v := range b.flat.([]float64)[from:to] {
+				a[from+i] += v
+			}
+		}
+		for i := from; i < to; i++ {
+			o[i] = float32(a[i])
+		}
+	})
+	for _, acc := range accs {
+		x.b.release(acc)
+	}
+	outs = append(outs, out)
 	return outs, nil
 }
 

@@ -155,8 +155,8 @@ func runReduce[T, A any](threads int, p reducePlan, ops reduceOps[T, A], in, out
 		}
 		return a
 	}
-	parts := min(threads, max(1, len(in)/elementGrain))
-	if parts <= 1 || rows < parts {
+	parts, per := reduceSplit(rows, max(1, elementGrain/max(inner, 1)))
+	if parts <= 1 {
 		acc := newAcc()
 		work(acc, 0, rows)
 		for i, a := range acc {
@@ -165,12 +165,9 @@ func runReduce[T, A any](threads int, p reducePlan, ops reduceOps[T, A], in, out
 		return
 	}
 	accs := make([][]A, parts)
-	per := (rows + parts - 1) / parts
-	parallelFor(parts, parts, 1, func(from, to int) {
-		for t := from; t < to; t++ {
-			accs[t] = newAcc()
-			work(accs[t], t*per, min((t+1)*per, rows))
-		}
+	parallelParts(threads, rows, parts, per, func(t, from, to int) {
+		accs[t] = newAcc()
+		work(accs[t], from, to)
 	})
 	for i := range out {
 		a := accs[0][i]
@@ -391,14 +388,11 @@ func reduceRows[T floating](threads int, p reducePlan, init float64, in, out []T
 		}
 		return a
 	}
-	parts := min(threads, max(1, len(in)/elementGrain), max(rows, 1))
+	parts, per := reduceSplit(rows, max(1, elementGrain/max(inner, 1)))
 	accs := make([][]float64, parts)
-	per := (rows + parts - 1) / parts
-	parallelFor(parts, parts, 1, func(from, to int) {
-		for t := from; t < to; t++ {
-			accs[t] = newAcc()
-			work(accs[t], t*per, min((t+1)*per, rows))
-		}
+	parallelParts(threads, rows, parts, per, func(t, from, to int) {
+		accs[t] = newAcc()
+		work(accs[t], from, to)
 	})
 	for i := range out {
 		a := accs[0][i]
