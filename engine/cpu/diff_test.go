@@ -155,24 +155,7 @@ func runDiffWith(t *testing.T, config string, cases []diffCase) {
 	cb, rb := backendsUnderTest(t, config)
 	for ci, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			exec := func(b backends.Backend) []*tensors.Tensor {
-				// Same seed: identical inputs, one copy per backend.
-				rng := rand.New(rand.NewPCG(uint64(ci), 17))
-				args := make([]any, len(tc.inputs))
-				for i, in := range tc.inputs {
-					args[i] = random(rng, in.dt, in.dims...)
-				}
-				e, err := graph.NewExec(b, func(xs []*graph.Node) []*graph.Node { return tc.fn(xs) })
-				if err != nil {
-					t.Fatal(err)
-				}
-				out, err := e.Exec(args...)
-				if err != nil {
-					t.Fatalf("%s: %v", b.Name(), err)
-				}
-				return out
-			}
-			got, want := exec(cb), exec(rb)
+			got, want := execCase(t, cb, tc, uint64(ci)), execCase(t, rb, tc, uint64(ci))
 			tol := tc.tol
 			if tol == 0 {
 				tol = 1e-5
@@ -195,6 +178,26 @@ func runDiffWith(t *testing.T, config string, cases []diffCase) {
 			}
 		})
 	}
+}
+
+// execCase runs tc on b with inputs drawn from seed: the same seed gives
+// identical inputs, one copy per backend.
+func execCase(t *testing.T, b backends.Backend, tc diffCase, seed uint64) []*tensors.Tensor {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(seed, 17))
+	args := make([]any, len(tc.inputs))
+	for i, in := range tc.inputs {
+		args[i] = random(rng, in.dt, in.dims...)
+	}
+	e, err := graph.NewExec(b, func(xs []*graph.Node) []*graph.Node { return tc.fn(xs) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := e.Exec(args...)
+	if err != nil {
+		t.Fatalf("%s: %v", b.Name(), err)
+	}
+	return out
 }
 
 func one(fn func(xs []*graph.Node) *graph.Node) func(xs []*graph.Node) []*graph.Node {

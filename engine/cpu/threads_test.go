@@ -3,7 +3,6 @@ package cpu_test
 import (
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/gomlx/gomlx/pkg/core/graph"
@@ -53,19 +52,7 @@ func TestThreadCountInvariance(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				rng := rand.New(rand.NewPCG(uint64(ci), 29))
-				args := make([]any, len(tc.inputs))
-				for i, in := range tc.inputs {
-					args[i] = random(rng, in.dt, in.dims...)
-				}
-				e, err := graph.NewExec(b, func(xs []*graph.Node) []*graph.Node { return tc.fn(xs) })
-				if err != nil {
-					t.Fatal(err)
-				}
-				out, err := e.Exec(args...)
-				if err != nil {
-					t.Fatalf("%d threads: %v", n, err)
-				}
+				out := execCase(t, b, tc, uint64(ci))
 				got := make([][]float64, len(out))
 				for i, o := range out {
 					got[i] = asFloat64(o)
