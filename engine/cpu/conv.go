@@ -232,7 +232,7 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	nSeg := product(g.kerSp)
 	cin, cout := g.cin, g.cout
 	k := nSeg * cin
-	panels, packBuf := packedKernel(x, g, ker)
+	nr, panels, packBuf := packedKernel(x, g, ker)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
 	zero := x.b.pool.get(dtypeFloat32, cin).([]float32)
 	clear(zero)
@@ -251,7 +251,7 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	tiles := (rows + mr - 1) / mr
 	chunkTiles := max(1, rowChunk/mr)
 	parallelFor(x.b.threads, tiles, 1, func(from, to int) {
-		t := tile{kern: x.b.kernel}
+		t := newTile(x.b.kernel, nr)
 		ptrs := make([]rowPtrs, chunkTiles*nSeg)
 		var apack []float32
 		if packA {
@@ -375,7 +375,7 @@ func convPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	nSeg := len(g.kerOff)
 	cin, cout := g.cin, g.cout
 	k := nSeg * cin
-	panels, packBuf := packedKernel(x, g, ker)
+	nr, panels, packBuf := packedKernel(x, g, ker)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
 
 	pt, pl := g.a.paddings[0][0], g.a.paddings[1][0]
@@ -406,7 +406,7 @@ func convPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	tiles := (rows + mr - 1) / mr
 	chunkTiles := max(1, rowChunk/mr)
 	parallelFor(x.b.threads, tiles, 1, func(from, to int) {
-		t := tile{kern: x.b.kernel}
+		t := newTile(x.b.kernel, nr)
 		base := make([][mr]int, chunkTiles) // each tile row's offset in xp
 		walk := newRowWalker(g)
 		walk.seek(from * mr)
@@ -515,12 +515,13 @@ func packRows(dst []float32, ptrs *[]rowPtrs, base int, blk []kPiece, zero *floa
 }
 
 // packedKernel returns the kernel packed by packKernel in a pooled buffer,
-// and its output-channel panels.
-func packedKernel(x *execution, g *convGeom, ker []float32) ([]colPanel, []float32) {
-	panels := colPanels(g.cout)
+// its output-channel panels and their width.
+func packedKernel(x *execution, g *convGeom, ker []float32) (int, []colPanel, []float32) {
+	nr := x.b.kernel.panelWidth(g.cout)
+	panels := colPanels(g.cout, nr)
 	buf := x.b.pool.get(dtypeFloat32, len(panels)*nr*len(g.kerOff)*g.cin).([]float32)
-	packKernel(x.b.threads, buf, g, ker, len(g.kerOff), panels)
-	return panels, buf
+	packKernel(x.b.threads, buf, g, ker, len(g.kerOff), panels, nr)
+	return nr, panels, buf
 }
 
 // padImages copies the input of a 2-D convolution, images of c-float pixels
@@ -552,7 +553,7 @@ func padImages(x *execution, g *convGeom, in []float32, images, imgStride, c, ex
 
 // packKernel packs the kernel as B[(segment, ci), co], one nr-wide block
 // per output-channel panel.
-func packKernel(threads int, dst []float32, g *convGeom, ker []float32, nSeg int, panels []colPanel) {
+func packKernel(threads int, dst []float32, g *convGeom, ker []float32, nSeg int, panels []colPanel, nr int) {
 	cin := g.cin
 	k := nSeg * cin
 	parallelFor(threads, len(panels), 4, func(jFrom, jTo int) {
@@ -742,6 +743,7 @@ func convReduceBatchRange(kern kernelKind, g *convGeom, in, ker, out []float32, 
 	cout := g.cout
 	nKs := product(g.kerSp)
 	nOS := product(g.outSp)
+	nr := kern.panelWidth(cout)
 	np := (cout + nr - 1) / nr
 	sp := g.spatial
 	fold := rowsOB < 4*mr
@@ -767,7 +769,7 @@ func convReduceBatchRange(kern kernelKind, g *convGeom, in, ker, out []float32, 
 		width = (nOS*rowsOB + mr - 1) / mr * mr
 		passes = 1
 	}
-	t := tile{kern: kern}
+	t := newTile(kern, nr)
 	bpack := make([]float32, np*kcBlock*nr)
 	apack := make([]float32, width*kcBlock)
 	icOf := make([]int, kcBlock)
@@ -831,7 +833,7 @@ func convReduceBatchRange(kern kernelKind, g *convGeom, in, ker, out []float32, 
 					}
 					// Folded rows belong to different positions: compute into
 					// the scratch tile and add each row where it goes.
-					t.kern.micro(kc, &ptrs, width*4, &pan[0], &t.scratch[0], nr, false)
+					t.kern.micro(kc, &ptrs, width*4, &pan[0], &t.scratch[0], nr, nr, false)
 					for i := range mr {
 						row := row0 + i
 						if row >= nOS*rowsOB {
@@ -870,12 +872,12 @@ func convSmallInput(x *execution, g *convGeom, in, ker, out []float32) {
 	nSeg := len(g.kerOff)
 	cin, cout := g.cin, g.cout
 	k := nSeg * cin
-	panels, packBuf := packedKernel(x, g, ker)
+	nr, panels, packBuf := packedKernel(x, g, ker)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
 	rows := len(out) / cout
 	tiles := (rows + mr - 1) / mr
 	parallelFor(x.b.threads, tiles, 64, func(from, to int) {
-		t := tile{kern: x.b.kernel}
+		t := newTile(x.b.kernel, nr)
 		var ptrs rowPtrs
 		panel := make([]float32, k*mr)
 		for i := range mr {
@@ -1020,7 +1022,8 @@ func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	defer x.b.pool.put(dtypeFloat32, xp)
 	rowLen, imgLen := wp*chans, hp*wp*chans
 
-	panels := colPanels(cout)
+	nr := x.b.kernel.panelWidth(cout)
+	panels := colPanels(cout, nr)
 	q := gh * wp // reduction steps per image
 	rows := kh * kw * chans
 	parts, per := reduceSplit(images, 1)
@@ -1029,7 +1032,7 @@ func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 		acc := x.b.pool.get(dtypeFloat32, len(out)).([]float32)
 		clear(acc)
 		bpack := x.b.pool.get(dtypeFloat32, len(panels)*q*nr).([]float32)
-		tl := tile{kern: x.b.kernel}
+		tl := newTile(x.b.kernel, nr)
 		var ptrs rowPtrs
 		for n := from; n < to; n++ {
 			// B: the image's output gradient, zero-extended to the padded width.
@@ -1104,7 +1107,7 @@ func dilatedLayout(g *convGeom) bool {
 // none is zero.
 func convInputDilated(x *execution, g *convGeom, in, ker, out []float32) {
 	cin, cout := g.cin, g.cout
-	panels, packBuf := packedKernel(x, g, ker)
+	nr, panels, packBuf := packedKernel(x, g, ker)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
 	zero := x.b.pool.get(dtypeFloat32, cin).([]float32)
 	clear(zero)
@@ -1117,7 +1120,7 @@ func convInputDilated(x *execution, g *convGeom, in, ker, out []float32) {
 	inH, inW := g.inSp[0], g.inSp[1]
 	type tap struct{ seg, iy, kx int }
 	parallelFor(x.b.threads, g.batch*h, 1, func(from, to int) {
-		t := tile{kern: x.b.kernel}
+		t := newTile(x.b.kernel, nr)
 		var rowTaps, taps []tap
 		for r := from; r < to; r++ {
 			b, y := r/h, r%h

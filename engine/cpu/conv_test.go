@@ -55,7 +55,8 @@ func TestConvPadded(t *testing.T) {
 				return
 			}
 			hp, wp := tc.in[1]+tc.padLo[0]+tc.padHi[0], tc.in[2]+tc.padLo[1]+tc.padHi[1]
-			packed := len(colPanels(tc.ker[3])) * nr * product(tc.ker[:3])
+			nr := b.kernel.panelWidth(tc.ker[3])
+			packed := len(colPanels(tc.ker[3], nr)) * nr * product(tc.ker[:3])
 			checkConv(t, b, &g, convPadded, tc.in[0]*hp*wp*tc.in[3], packed)
 		})
 	}
@@ -98,7 +99,8 @@ func TestConvInputDilated(t *testing.T) {
 			if !dilatedLayout(&g) {
 				t.Fatal("dilatedLayout = false")
 			}
-			packed := len(colPanels(tc.ker[3])) * nr * product(tc.ker[:3])
+			nr := b.kernel.panelWidth(tc.ker[3])
+			packed := len(colPanels(tc.ker[3], nr)) * nr * product(tc.ker[:3])
 			checkConv(t, b, &g, convInputDilated, packed, tc.ker[2])
 		})
 	}
@@ -142,8 +144,9 @@ func TestConvGradPadded(t *testing.T) {
 				return
 			}
 			hp, wp := h+tc.pad[0][0]+tc.pad[0][1], w+tc.pad[1][0]+tc.pad[1][1]
+			nr := b.kernel.panelWidth(tc.cout)
 			checkConv(t, b, &g, convGradPadded, n*hp*wp*c+(tc.kernel[1]-1)*c,
-				len(colPanels(tc.cout))*gh*wp*nr, tc.kernel[0]*tc.kernel[1]*c*tc.cout)
+				len(colPanels(tc.cout, nr))*gh*wp*nr, tc.kernel[0]*tc.kernel[1]*c*tc.cout)
 		})
 	}
 }
@@ -188,23 +191,32 @@ func checkConv(t *testing.T, b *Backend, g *convGeom, conv func(*execution, *con
 	}
 }
 
-// TestColPanels checks the split of output columns into packed panels.
+// TestColPanels checks the split of output columns into packed panels of
+// both widths.
 func TestColPanels(t *testing.T) {
 	for _, tc := range []struct {
-		n    int
-		want []colPanel
+		n, nr int
+		want  []colPanel
 	}{
-		{8, []colPanel{{0, 8}}},
-		{16, []colPanel{{0, 16}}},
-		{24, []colPanel{{0, 24}}},
-		{32, []colPanel{{0, 16}, {16, 16}}},
-		{40, []colPanel{{0, 24}, {24, 16}}},
-		{56, []colPanel{{0, 24}, {24, 16}, {40, 16}}},
-		{64, []colPanel{{0, 24}, {24, 24}, {48, 16}}},
-		{30, []colPanel{{0, 24}, {24, 6}}},
+		{8, nr24, []colPanel{{0, 8}}},
+		{16, nr24, []colPanel{{0, 16}}},
+		{24, nr24, []colPanel{{0, 24}}},
+		{32, nr24, []colPanel{{0, 16}, {16, 16}}},
+		{40, nr24, []colPanel{{0, 24}, {24, 16}}},
+		{56, nr24, []colPanel{{0, 24}, {24, 16}, {40, 16}}},
+		{64, nr24, []colPanel{{0, 24}, {24, 24}, {48, 16}}},
+		{30, nr24, []colPanel{{0, 24}, {24, 6}}},
+		{32, nr48, []colPanel{{0, 32}}},
+		{48, nr48, []colPanel{{0, 48}}},
+		{56, nr48, []colPanel{{0, 32}, {32, 24}}},
+		{64, nr48, []colPanel{{0, 32}, {32, 32}}},
+		{128, nr48, []colPanel{{0, 48}, {48, 48}, {96, 32}}},
+		{200, nr48, []colPanel{{0, 48}, {48, 48}, {96, 48}, {144, 32}, {176, 24}}},
+		{512, nr48, []colPanel{{0, 48}, {48, 48}, {96, 48}, {144, 48}, {192, 48}, {240, 48}, {288, 48}, {336, 48}, {384, 48}, {432, 48}, {480, 32}}},
+		{58, nr48, []colPanel{{0, 48}, {48, 10}}},
 	} {
-		if got := colPanels(tc.n); fmt.Sprint(got) != fmt.Sprint(tc.want) {
-			t.Errorf("colPanels(%d) = %v, want %v", tc.n, got, tc.want)
+		if got := colPanels(tc.n, tc.nr); fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("colPanels(%d, %d) = %v, want %v", tc.n, tc.nr, got, tc.want)
 		}
 	}
 }

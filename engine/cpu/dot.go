@@ -110,14 +110,15 @@ func dotF32(x *execution, L, R dotLayout, a, b, o []float32, batch, m, k, nn int
 		}
 		rhs, rk, rn = tmp, nn, 1
 	}
-	packBuf := x.b.pool.get(dtypeFloat32, ((nn+nr-1)/nr)*nr*max(k, 1)).([]float32)
+	nr := x.b.kernel.panelWidth(nn)
+	packBuf := x.b.pool.get(dtypeFloat32, panelsLen(max(k, 1), nn, nr)).([]float32)
 	defer x.b.pool.put(dtypeFloat32, packBuf)
 	for bi := range batch {
 		rb := rhs
 		if len(R.batch) > 0 || len(rhs) != len(b) {
 			rb = rhs[bi*k*nn:]
 		}
-		pb := packB(packBuf, rb, k, nn, rk, rn)
+		pb := packB(packBuf, rb, k, nn, nr, rk, rn)
 		gemmRowMajor(x.b.kernel, th, m, lhs[bi*m*k:], k, pb, o[bi*m*nn:], nn)
 	}
 	return nil

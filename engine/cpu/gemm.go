@@ -4,12 +4,16 @@ import (
 	"unsafe"
 )
 
-// Micro-tile of the float32 GEMM: mr rows of A by nr columns of B. A 4×24
-// tile keeps twelve AVX accumulators fed by three loads of B and four
-// broadcasts of A per step, which measured faster than 6×16 on Zen 3.
+// Micro-tile of the float32 GEMM: mr rows of A by a panel of B, nr24 or
+// nr48 columns wide (kernelKind.panelWidth). A 4×24 tile keeps twelve AVX2
+// accumulators fed by three loads of B and four broadcasts of A per step,
+// which measured faster than 6×16 on Zen 3; the AVX-512 4×48 tile keeps
+// twelve zmm accumulators.
 const (
-	mr = 4
-	nr = 24
+	mr    = 4
+	nr24  = 24
+	nr48  = 48
+	maxNR = nr48
 )
 
 // rowPtrs points at the mr rows of A a micro-kernel call reads.
@@ -19,16 +23,18 @@ type rowPtrs [mr]*float32
 type pairPtrs [2 * mr]*float32
 
 // microKernelGo is the portable micro-kernel: the same contract as the
-// assembly one, C[0:mr, 0:nr] (+)= Σ_p A[i](p)·B[p, 0:nr].
-func microKernelGo(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) {
-	var acc [mr][nr]float32
+// assembly ones, C[0:mr, 0:nr] (+)= Σ_p A[i](p)·B[p, 0:nr] for a panel nr
+// wide.
+func microKernelGo(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, nr int, accumulate bool) {
+	var accs [mr][maxNR]float32
+	acc := accs[:]
 	bs := unsafe.Slice(b, k*nr)
 	for p := range k {
 		bp := bs[p*nr : p*nr+nr]
 		for i := range mr {
 			av := *(*float32)(unsafe.Add(unsafe.Pointer(a[i]), p*astride))
-			row := &acc[i]
-			for j := range nr {
+			row := acc[i][:nr]
+			for j := range row {
 				row[j] += av * bp[j]
 			}
 		}
@@ -36,11 +42,11 @@ func microKernelGo(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc i
 	for i := range mr {
 		cr := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(c), i*ldc*4)), nr)
 		if accumulate {
-			for j := range nr {
+			for j := range cr {
 				cr[j] += acc[i][j]
 			}
 		} else {
-			copy(cr, acc[i][:])
+			copy(cr, acc[i][:nr])
 		}
 	}
 }
@@ -50,31 +56,44 @@ func microKernelGo(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc i
 type colPanel struct{ c0, w int }
 
 // colPanels splits n columns into panels of nr, except that a last panel of
-// 8 after a full one becomes two of 16 (32 = 16 + 16 rather than 24 + 8):
-// the 4×8 micro-kernel's four accumulators wait on the FMA latency, so per
-// column it runs at a fraction of the 4×16 one's speed.
-func colPanels(n int) []colPanel {
+// 8 or 16 after a full one is evened out with it: with nr = 24, 32 = 16 +
+// 16 rather than 24 + 8 (the 4×8 micro-kernel's four accumulators wait on
+// the FMA latency, so per column it runs at a fraction of the 4×16 one's
+// speed); with nr = 48, 64 = 32 + 32 and 56 = 32 + 24.
+func colPanels(n, nr int) []colPanel {
 	ps := make([]colPanel, 0, (n+nr-1)/nr+1)
 	for c0 := 0; c0 < n; c0 += nr {
 		ps = append(ps, colPanel{c0, min(nr, n-c0)})
 	}
-	if k := len(ps); k >= 2 && ps[k-1].w == 8 {
-		c0 := ps[k-2].c0
+	k := len(ps)
+	if k < 2 {
+		return ps
+	}
+	last, c0 := ps[k-1].w, ps[k-2].c0
+	switch {
+	case nr == nr24 && last == 8:
 		ps = append(ps[:k-2], colPanel{c0, 16}, colPanel{c0 + 16, 16})
+	case nr == nr48 && (last == 8 || last == 16):
+		ps = append(ps[:k-2], colPanel{c0, 32}, colPanel{c0 + 32, last + 16})
 	}
 	return ps
 }
 
+// panelsLen is the number of floats of n columns packed over k rows in
+// panels nr wide.
+func panelsLen(k, n, nr int) int { return (n + nr - 1) / nr * nr * k }
+
 // packedB holds B (k × n) as ⌈n/nr⌉ panels of k×nr floats, zero-padded.
 type packedB struct {
-	k, n   int
-	panels []float32
+	k, n, nr int
+	panels   []float32
 }
 
-func (p *packedB) panel(j int) []float32 { return p.panels[j*p.k*nr : (j+1)*p.k*nr] }
+func (p *packedB) panel(j int) []float32 { return p.panels[j*p.k*p.nr : (j+1)*p.k*p.nr] }
 
-// packB packs B where element (r, c) is at src[r*rs + c*cs].
-func packB(dst []float32, src []float32, k, n, rs, cs int) packedB {
+// packB packs B where element (r, c) is at src[r*rs + c*cs] in panels nr
+// wide.
+func packB(dst []float32, src []float32, k, n, nr, rs, cs int) packedB {
 	np := (n + nr - 1) / nr
 	need := np * k * nr
 	if cap(dst) < need {
@@ -100,27 +119,33 @@ func packB(dst []float32, src []float32, k, n, rs, cs int) packedB {
 			}
 		}
 	}
-	return packedB{k: k, n: n, panels: dst}
+	return packedB{k: k, n: n, nr: nr, panels: dst}
 }
 
 // tile runs the micro-kernel for one mr×nr block of C at (c, ldc) holding
-// rows valid rows and cols valid columns, using scratch when partial.
+// rows valid rows and cols valid columns, using scratch when partial; B's
+// panels are nr wide.
 type tile struct {
 	kern    kernelKind
-	scratch [mr * nr]float32
+	nr      int
+	scratch [mr * maxNR]float32
 }
 
+// newTile is a tile of kernel kern for panels nr wide.
+func newTile(kern kernelKind, nr int) tile { return tile{kern: kern, nr: nr} }
+
 func (t *tile) run(k int, a *rowPtrs, astride int, b []float32, c []float32, ldc, rows, cols int, accumulate bool) {
+	nr := t.nr
 	if rows == mr {
 		if cols == nr {
-			t.kern.micro(k, a, astride, &b[0], &c[0], ldc, accumulate)
+			t.kern.micro(k, a, astride, &b[0], &c[0], ldc, nr, accumulate)
 			return
 		}
-		if t.kern.narrow(k, a, astride, &b[0], &c[0], ldc, cols, accumulate) {
+		if t.kern.narrow(k, a, astride, &b[0], &c[0], ldc, nr, cols, accumulate) {
 			return
 		}
 	}
-	t.kern.micro(k, a, astride, &b[0], &t.scratch[0], nr, false)
+	t.kern.micro(k, a, astride, &b[0], &t.scratch[0], nr, nr, false)
 	for i := range rows {
 		dst := c[i*ldc : i*ldc+cols]
 		src := t.scratch[i*nr : i*nr+cols]
@@ -139,7 +164,7 @@ func (t *tile) run(k int, a *rowPtrs, astride int, b []float32, c []float32, ldc
 // a full 8-column panel (whose single tiles leave half of the FMA units
 // waiting), else tile by tile.
 func (t *tile) runPair(k int, a *pairPtrs, astride int, b []float32, c []float32, ldc, rows, cols int, accumulate bool) {
-	if rows == 2*mr && cols == 8 && t.kern.pair(k, a, astride, &b[0], &c[0], ldc, accumulate) {
+	if rows == 2*mr && cols == 8 && t.kern.pair(k, a, astride, &b[0], &c[0], ldc, t.nr, accumulate) {
 		return
 	}
 	lo, hi := (*rowPtrs)(a[:mr]), (*rowPtrs)(a[mr:])
@@ -153,13 +178,13 @@ func (t *tile) runPair(k int, a *pairPtrs, astride int, b []float32, c []float32
 // (m×k, row stride lda) and a packed B, in parallel over row tiles, with
 // micro-kernel kern.
 func gemmRowMajor(kern kernelKind, threads, m int, a []float32, lda int, b packedB, c []float32, ldc int) {
-	k := b.k
+	k, nr := b.k, b.nr
 	zero := make([]float32, max(k, 1))
 	tiles := (m + mr - 1) / mr
 	np := (b.n + nr - 1) / nr
 	grain := max(1, 8192/max(1, k*np))
 	parallelFor(threads, tiles, grain, func(from, to int) {
-		t := tile{kern: kern}
+		t := newTile(kern, nr)
 		var ptrs rowPtrs
 		for ti := from; ti < to; ti++ {
 			r0 := ti * mr

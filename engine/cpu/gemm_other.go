@@ -3,17 +3,17 @@
 package cpu
 
 // micro runs the portable micro-kernel: off amd64 there is no other.
-func (kk kernelKind) micro(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) {
-	microKernelGo(k, a, astride, b, c, ldc, accumulate)
+func (kk kernelKind) micro(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, nr int, accumulate bool) {
+	microKernelGo(k, a, astride, b, c, ldc, nr, accumulate)
 }
 
 // narrow reports false: the portable kernel has no narrow variant.
-func (kk kernelKind) narrow(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, cols int, accumulate bool) bool {
+func (kk kernelKind) narrow(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, nr, cols int, accumulate bool) bool {
 	return false
 }
 
 // pair reports false: the portable kernel has no paired variant.
-func (kk kernelKind) pair(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool) bool {
+func (kk kernelKind) pair(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc, nr int, accumulate bool) bool {
 	return false
 }
 

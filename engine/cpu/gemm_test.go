@@ -8,19 +8,24 @@ import (
 )
 
 // TestMicroKernels runs every micro-kernel this CPU supports through
-// tile.run on full and partial tiles (rows < mr, the 16- and 8-column
-// narrow kernels, odd column tails), reductions of every length the
-// unrolled loops treat differently, and both store modes, against a
-// float64 loop over the same operands.
+// tile.run, on panels 24 and 48 wide, on full and partial tiles (rows < mr,
+// the 40-, 32-, 24-, 16- and 8-column narrow kernels, odd column tails),
+// reductions of every length the unrolled loops treat differently, and
+// both store modes, against a float64 loop over the same operands.
 func TestMicroKernels(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	for _, kern := range supportedKernels() {
-		for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 64, 257} {
-			for _, rows := range []int{mr, 3, 1} {
-				for _, cols := range []int{nr, 16, 8, 23, 5, 1} {
-					for _, acc := range []bool{false, true} {
-						name := fmt.Sprintf("%s/k%d/%dx%d/acc=%v", kern, k, rows, cols, acc)
-						checkTile(t, name, r, kern, k, rows, cols, acc)
+		for _, nr := range []int{nr24, nr48} {
+			for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 64, 257} {
+				for _, rows := range []int{mr, 3, 1} {
+					for _, cols := range []int{48, 40, 32, 24, 16, 8, 23, 5, 1} {
+						if cols > nr {
+							continue
+						}
+						for _, acc := range []bool{false, true} {
+							name := fmt.Sprintf("%s/nr%d/k%d/%dx%d/acc=%v", kern, nr, k, rows, cols, acc)
+							checkTile(t, name, r, kern, nr, k, rows, cols, acc)
+						}
 					}
 				}
 			}
@@ -28,9 +33,9 @@ func TestMicroKernels(t *testing.T) {
 	}
 }
 
-func checkTile(t *testing.T, name string, r *rand.Rand, kern kernelKind, k, rows, cols int, acc bool) {
+func checkTile(t *testing.T, name string, r *rand.Rand, kern kernelKind, nr, k, rows, cols int, acc bool) {
 	t.Helper()
-	const ldc = nr + 5 // C rows not packed: the kernel must honour ldc
+	ldc := nr + 5 // C rows not packed: the kernel must honour ldc
 	a := make([]float32, mr*k)
 	b := make([]float32, k*nr)
 	for _, s := range [][]float32{a, b} {
@@ -66,7 +71,7 @@ func checkTile(t *testing.T, name string, r *rand.Rand, kern kernelKind, k, rows
 	for i := range mr {
 		ptrs[i] = &a[i*k]
 	}
-	tl := tile{kern: kern}
+	tl := newTile(kern, nr)
 	tl.run(k, &ptrs, 4, b, c, ldc, rows, cols, acc)
 	for i := range rows {
 		for j := range cols {
@@ -75,11 +80,10 @@ func checkTile(t *testing.T, name string, r *rand.Rand, kern kernelKind, k, rows
 			}
 		}
 	}
-	// The narrow kernels may write up to 16 (8) columns of a row they own;
-	// rows beyond the tile and columns past ldc's gap must stay untouched.
-	for i := rows; i < mr; i++ {
+	// Rows beyond the tile and columns past cols must stay untouched.
+	for i := range mr {
 		for j := range ldc {
-			if float64(c[i*ldc+j]) != want[i*ldc+j] {
+			if (i >= rows || j >= cols) && float64(c[i*ldc+j]) != want[i*ldc+j] {
 				t.Fatalf("%s: C[%d,%d] outside the tile changed", name, i, j)
 			}
 		}
@@ -91,6 +95,7 @@ func checkTile(t *testing.T, name string, r *rand.Rand, kern kernelKind, k, rows
 func TestPairKernel(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	const ldc = 8 + 3
+	const nr = nr24 // the panel width of the layers with 8 output channels
 	for _, kern := range supportedKernels() {
 		for _, k := range []int{1, 2, 3, 8, 24, 72, 257} {
 			for _, rows := range []int{2 * mr, 2*mr - 1, mr + 1, mr, 1} {
@@ -129,7 +134,7 @@ func TestPairKernel(t *testing.T) {
 						for i := range 2 * mr {
 							ptrs[i] = &a[i*k]
 						}
-						tl := tile{kern: kern}
+						tl := newTile(kern, nr)
 						tl.runPair(k, &ptrs, 4, b, c, ldc, rows, cols, acc)
 						for i := range 2 * mr {
 							for j := range ldc {
@@ -152,7 +157,7 @@ func TestPairKernel(t *testing.T) {
 func TestGemmRowMajor(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	for _, kern := range supportedKernels() {
-		for _, sz := range [][3]int{{1, 1, 1}, {4, 24, 8}, {5, 25, 3}, {7, 32, 17}, {13, 40, 64}, {33, 70, 130}, {9, 56, 0}} {
+		for _, sz := range [][3]int{{1, 1, 1}, {4, 24, 8}, {5, 25, 3}, {7, 32, 17}, {13, 40, 64}, {33, 70, 130}, {9, 56, 0}, {6, 96, 33}, {5, 104, 9}} {
 			m, n, k := sz[0], sz[1], sz[2]
 			a := make([]float32, m*k)
 			bm := make([]float32, k*n)
@@ -161,7 +166,7 @@ func TestGemmRowMajor(t *testing.T) {
 					s[i] = float32(r.NormFloat64())
 				}
 			}
-			pb := packB(nil, bm, k, n, n, 1)
+			pb := packB(nil, bm, k, n, kern.panelWidth(n), n, 1)
 			c := make([]float32, m*n)
 			for i := range c {
 				c[i] = float32(math.NaN()) // overwritten, never read

@@ -32,6 +32,16 @@ func (k kernelKind) describe() string {
 	return "portable Go"
 }
 
+// panelWidth is the width of the packed panels of B that GEMMs of n output
+// columns use with this kernel: 48 for AVX-512 when there are more than 24
+// columns (twelve zmm accumulators per 4-row tile), else 24.
+func (k kernelKind) panelWidth(n int) int {
+	if k == kernelAVX512 && n > nr24 {
+		return nr48
+	}
+	return nr24
+}
+
 // supportedKernels lists the kernels this CPU can run, slowest first.
 func supportedKernels() []kernelKind {
 	ks := []kernelKind{kernelGeneric}
