@@ -1,6 +1,10 @@
 package cpu
 
-import "golang.org/x/sys/cpu"
+import (
+	"encoding/binary"
+
+	"golang.org/x/sys/cpu"
+)
 
 // sgemm4x24AVX2 is the AVX2/FMA micro-kernel in gemm_amd64.s.
 //
@@ -13,6 +17,19 @@ var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 // hasAVX512 reports whether the AVX-512 micro-kernels (F and VL: zmm
 // registers, EVEX-encoded ymm FMAs with embedded broadcast) can run.
 var hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
+
+// cpuVendor returns the vendor string of CPUID leaf 0 (cpuid_amd64.s).
+func cpuVendor() (ebx, edx, ecx uint32)
+
+// isIntel reports a CPU whose vendor string is GenuineIntel.
+var isIntel = func() bool {
+	var v [12]byte
+	ebx, edx, ecx := cpuVendor()
+	binary.LittleEndian.PutUint32(v[0:], ebx)
+	binary.LittleEndian.PutUint32(v[4:], edx)
+	binary.LittleEndian.PutUint32(v[8:], ecx)
+	return string(v[:]) == "GenuineIntel"
+}()
 
 // The same for the first 16 or 8 columns of a packed panel (k ≥ 1).
 //

@@ -17,9 +17,10 @@ func (kk kernelKind) pair(k int, a *pairPtrs, astride int, b *float32, c *float3
 	return false
 }
 
-// hasAVX2 and hasAVX512 are false off amd64: the assembly kernels do not
+// hasAVX2, hasAVX512 and isIntel are false off amd64: the assembly kernels do not
 // exist there.
 const (
 	hasAVX2   = false
 	hasAVX512 = false
+	isIntel   = false
 )
