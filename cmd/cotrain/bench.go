@@ -10,6 +10,7 @@ import (
 	"slices"
 	"text/tabwriter"
 
+	cpucore "github.com/cotrain/cotrain/engine/cpu"
 	"github.com/cotrain/cotrain/internal/bench"
 	"github.com/cotrain/cotrain/models"
 )
@@ -77,6 +78,7 @@ median step times, and the median of paired step ratios).`, what),
 					return err
 				}
 				fmt.Fprintf(w, "%s %s, %d×%d input, batch %d, %d timed steps, %.2f GFLOP per image\n", describeNetwork(m), mode, *input, *input, *batch, *steps, flops/1e9)
+				fmt.Fprintf(w, "machine: %s, %d cores; cotrain backend: %s\n", cpucore.CPUModel(), runtime.NumCPU(), b.Description())
 				tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 				fmt.Fprintln(tw, "framework\timages/s\tGFLOP/s\tmedian step")
 				row := func(r bench.Result) {

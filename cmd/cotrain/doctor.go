@@ -28,7 +28,7 @@ missing), the Fashion-MNIST package, and the PyTorch reference for benchmarks.`,
 		flags: func(fs *flag.FlagSet) func(context.Context, []string, io.Writer) error {
 			plugin := fs.String("plugin", "", "PJRT CUDA plugin to check instead of searching")
 			return func(_ context.Context, _ []string, w io.Writer) error {
-				fmt.Fprintf(w, "cpu: %s/%s, %d cores, AVX2 %v, FMA %v, AVX-512F %v, AVX-512VL %v\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
+				fmt.Fprintf(w, "cpu: %s, %s/%s, %d cores, AVX2 %v, FMA %v, AVX-512F %v, AVX-512VL %v\n", cpucore.CPUModel(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
 					cpu.X86.HasAVX2, cpu.X86.HasFMA, cpu.X86.HasAVX512F, cpu.X86.HasAVX512VL)
 				if b, err := engine.Open(engine.CPU); err == nil {
 					fmt.Fprintf(w, "  backend cpu: available — %s\n", b.Description())

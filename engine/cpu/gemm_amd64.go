@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"encoding/binary"
+	"strings"
 
 	"golang.org/x/sys/cpu"
 )
@@ -18,18 +19,40 @@ var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 // registers, EVEX-encoded ymm FMAs with embedded broadcast) can run.
 var hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 
-// cpuVendor returns the vendor string of CPUID leaf 0 (cpuid_amd64.s).
-func cpuVendor() (ebx, edx, ecx uint32)
+// cpuid executes CPUID for leaf (sub-leaf 0), cpuid_amd64.s.
+func cpuid(leaf uint32) (eax, ebx, ecx, edx uint32)
 
-// isIntel reports a CPU whose vendor string is GenuineIntel.
+// cpuidString is the registers as bytes, in the order given.
+func cpuidString(regs ...uint32) string {
+	b := make([]byte, 4*len(regs))
+	for i, r := range regs {
+		binary.LittleEndian.PutUint32(b[4*i:], r)
+	}
+	return string(b)
+}
+
+// isIntel reports a CPU whose vendor string (CPUID leaf 0) is GenuineIntel.
 var isIntel = func() bool {
-	var v [12]byte
-	ebx, edx, ecx := cpuVendor()
-	binary.LittleEndian.PutUint32(v[0:], ebx)
-	binary.LittleEndian.PutUint32(v[4:], edx)
-	binary.LittleEndian.PutUint32(v[8:], ecx)
-	return string(v[:]) == "GenuineIntel"
+	_, ebx, ecx, edx := cpuid(0)
+	return cpuidString(ebx, edx, ecx) == "GenuineIntel"
 }()
+
+// CPUModel is the processor's brand string (CPUID leaves
+// 0x80000002-0x80000004) and vendor, as benchmarks and `cotrain doctor`
+// report the machine.
+func CPUModel() string {
+	_, ebx, ecx, edx := cpuid(0)
+	vendor := cpuidString(ebx, edx, ecx)
+	if max, _, _, _ := cpuid(0x80000000); max < 0x80000004 {
+		return vendor
+	}
+	var brand string
+	for leaf := uint32(0x80000002); leaf <= 0x80000004; leaf++ {
+		a, b, c, d := cpuid(leaf)
+		brand += cpuidString(a, b, c, d)
+	}
+	return strings.TrimSpace(strings.TrimRight(brand, "\x00")) + " (" + vendor + ")"
+}
 
 // The same for the first 16 or 8 columns of a packed panel (k ≥ 1).
 //

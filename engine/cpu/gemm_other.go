@@ -2,6 +2,12 @@
 
 package cpu
 
+import "runtime"
+
+// CPUModel names the processor as far as this build knows it: off amd64,
+// the architecture.
+func CPUModel() string { return runtime.GOARCH }
+
 // micro runs the portable micro-kernel: off amd64 there is no other.
 func (kk kernelKind) micro(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, nr int, accumulate bool) {
 	microKernelGo(k, a, astride, b, c, ldc, nr, accumulate)
