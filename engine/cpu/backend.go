@@ -33,6 +33,7 @@ type Backend struct {
 	finished bool
 	profile  *profile   // nil unless the "profile" option is set
 	kernel   kernelKind // the GEMM micro-kernel (option "kernel")
+	winograd bool       // 3×3 convolutions by Winograd's F(2×2, 3×3) (option "winograd")
 }
 
 var _ backends.Backend = (*Backend)(nil)
@@ -40,10 +41,12 @@ var _ backends.Backend = (*Backend)(nil)
 // New returns a CPU backend. config is a comma-separated list of options:
 // "threads=N" limits the worker threads (default: GOMAXPROCS); "profile"
 // records the time spent per op (see Profile); "kernel=avx2|avx512|generic"
-// forces a GEMM micro-kernel (default: AVX2 where the CPU has it, see
-// defaultKernel), failing if this CPU cannot run it.
+// forces a GEMM micro-kernel (default: see defaultKernel), failing if this
+// CPU cannot run it; "winograd=on|off" computes the 3×3 stride-1
+// convolutions of wide NHWC layers by Winograd's F(2×2, 3×3) or as direct
+// GEMMs (default on, see winograd.go).
 func New(config string) (*Backend, error) {
-	b := &Backend{threads: runtime.GOMAXPROCS(0), pool: newPool(), kernel: defaultKernel()}
+	b := &Backend{threads: runtime.GOMAXPROCS(0), pool: newPool(), kernel: defaultKernel(), winograd: true}
 	for _, opt := range strings.Split(config, ",") {
 		if opt == "" {
 			continue
@@ -64,8 +67,17 @@ func New(config string) (*Backend, error) {
 				return nil, err
 			}
 			b.kernel = kk
+		case "winograd":
+			switch v {
+			case "on":
+				b.winograd = true
+			case "off":
+				b.winograd = false
+			default:
+				return nil, fmt.Errorf("backend cpu: winograd=%q must be on or off", v)
+			}
 		default:
-			return nil, fmt.Errorf("backend cpu: unknown option %q (known: threads=N, profile, kernel=avx2|avx512|generic)", opt)
+			return nil, fmt.Errorf("backend cpu: unknown option %q (known: threads=N, profile, kernel=avx2|avx512|generic, winograd=on|off)", opt)
 		}
 	}
 	return b, nil

@@ -131,6 +131,8 @@ func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 			convGradPadded(x, &g, a, k, o)
 		case dilatedLayout(&g):
 			convInputDilated(x, &g, a, k, o)
+		case x.b.winograd && winogradLayout(&g):
+			winogradF2(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1 && g.kerO == 1 && g.cin <= smallChannels:
 			convSmallInput(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1 && paddedLayout(&g):
@@ -529,11 +531,19 @@ func packedKernel(x *execution, g *convGeom, ker []float32) (int, []colPanel, []
 // zero-padded by g's paddings, hp×wp pixels per image, followed by extra
 // zeros.
 func padImages(x *execution, g *convGeom, in []float32, images, imgStride, c, extra int) (xp []float32, hp, wp int) {
+	hp = g.inSp[0] + g.a.paddings[0][0] + g.a.paddings[0][1]
+	wp = g.inSp[1] + g.a.paddings[1][0] + g.a.paddings[1][1]
+	return padImagesTo(x, g, in, images, imgStride, c, hp, wp, extra), hp, wp
+}
+
+// padImagesTo is padImages into images of hp×wp pixels: g's leading
+// paddings, then the input (as much of it as fits), then zeros.
+func padImagesTo(x *execution, g *convGeom, in []float32, images, imgStride, c, hp, wp, extra int) []float32 {
 	h, w := g.inSp[0], g.inSp[1]
 	pt, pl := g.a.paddings[0][0], g.a.paddings[1][0]
-	hp, wp = h+pt+g.a.paddings[0][1], w+pl+g.a.paddings[1][1]
+	w = max(0, min(w, wp-pl))
 	rowLen := wp * c
-	xp = x.b.pool.get(dtypeFloat32, images*hp*rowLen+extra).([]float32)
+	xp := x.b.pool.get(dtypeFloat32, images*hp*rowLen+extra).([]float32)
 	clear(xp[images*hp*rowLen:])
 	parallelFor(x.b.threads, images*hp, 16, func(from, to int) {
 		for r := from; r < to; r++ {
@@ -548,7 +558,7 @@ func padImages(x *execution, g *convGeom, in []float32, images, imgStride, c, ex
 			clear(dst[(pl+w)*c:])
 		}
 	})
-	return xp, hp, wp
+	return xp
 }
 
 // packKernel packs the kernel as B[(segment, ci), co], one nr-wide block
