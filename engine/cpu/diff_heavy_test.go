@@ -69,6 +69,8 @@ func TestConv(t *testing.T) {
 		{name: "valid 5x3", fn: withGrads(conv(1, false)), inputs: []input{f32(2, 8, 6, 3), f32(5, 3, 3, 8)}, tol: 1e-4},
 		{name: "1x1", fn: withGrads(conv(1, false)), inputs: []input{f32(4, 2, 2, 33), f32(1, 1, 33, 40)}, tol: 1e-4},
 		{name: "wide channels", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 6, 6, 64), f32(3, 3, 64, 32)}, tol: 1e-4},
+		{name: "Winograd 64 → 80 channels, odd size, gradients", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 7, 9, 64), f32(3, 3, 64, 80)}, tol: 1e-4},
+		{name: "Winograd 72 → 64 channels valid, gradients", fn: withGrads(conv(1, false)), inputs: []input{f32(1, 8, 6, 72), f32(3, 3, 72, 64)}, tol: 1e-4},
 		{name: "packed rows (256 channels)", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 4, 5, 256), f32(3, 3, 256, 20)}, tol: 1e-4},
 		{name: "packed rows (300 channels) stride 2", fn: withGrads(conv(2, true)), inputs: []input{f32(2, 5, 5, 300), f32(3, 3, 300, 17)}, tol: 1e-4},
 		{name: "1x1 with 520 channels", fn: withGrads(conv(1, false)), inputs: []input{f32(3, 2, 2, 520), f32(1, 1, 520, 33)}, tol: 1e-4},
