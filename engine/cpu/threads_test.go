@@ -31,6 +31,7 @@ func TestThreadCountInvariance(t *testing.T) {
 		{name: "batch norm", fn: bn, inputs: []input{f32(32, 8, 8, 16), f32(16), f32(16)}},
 		{name: "conv 8 channels", fn: conv, inputs: []input{f32(16, 8, 8, 8), f32(3, 3, 8, 16)}},
 		{name: "conv 40 channels", fn: conv, inputs: []input{f32(8, 16, 16, 40), f32(3, 3, 40, 24)}},
+		{name: "conv 64 channels (Winograd)", fn: conv, inputs: []input{f32(8, 12, 12, 64), f32(3, 3, 64, 64)}},
 		{name: "conv strided", fn: strided, inputs: []input{f32(8, 16, 16, 16), f32(3, 3, 16, 32)}},
 		{name: "sum rows", fn: one(func(xs []*graph.Node) *graph.Node { return graph.ReduceSum(xs[0], 0) }), inputs: []input{f32(4096, 100)}},
 		{name: "sum columns", fn: one(func(xs []*graph.Node) *graph.Node { return graph.ReduceSum(xs[0], 0) }), inputs: []input{f32(512, 700)}},
