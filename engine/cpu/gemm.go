@@ -26,8 +26,7 @@ type pairPtrs [2 * mr]*float32
 // assembly ones, C[0:mr, 0:nr] (+)= Σ_p A[i](p)·B[p, 0:nr] for a panel nr
 // wide.
 func microKernelGo(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, nr int, accumulate bool) {
-	var accs [mr][maxNR]float32
-	acc := accs[:]
+	var acc [mr][maxNR]float32
 	bs := unsafe.Slice(b, k*nr)
 	for p := range k {
 		bp := bs[p*nr : p*nr+nr]

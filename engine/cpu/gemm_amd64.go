@@ -16,7 +16,7 @@ func sgemm4x24AVX2(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc i
 var hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
 // hasAVX512 reports whether the AVX-512 micro-kernels (F and VL: zmm
-// registers, EVEX-encoded ymm FMAs with embedded broadcast) can run.
+// registers and EVEX-encoded ymm ones up to Y31) can run.
 var hasAVX512 = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL
 
 // cpuid executes CPUID for leaf (sub-leaf 0), cpuid_amd64.s.
@@ -31,18 +31,20 @@ func cpuidString(regs ...uint32) string {
 	return string(b)
 }
 
-// isIntel reports a CPU whose vendor string (CPUID leaf 0) is GenuineIntel.
-var isIntel = func() bool {
+// cpuVendor is the vendor string of CPUID leaf 0 (GenuineIntel, AuthenticAMD, …).
+func cpuVendor() string {
 	_, ebx, ecx, edx := cpuid(0)
-	return cpuidString(ebx, edx, ecx) == "GenuineIntel"
-}()
+	return cpuidString(ebx, edx, ecx)
+}
+
+// isIntel reports a CPU whose vendor is Intel.
+var isIntel = cpuVendor() == "GenuineIntel"
 
 // CPUModel is the processor's brand string (CPUID leaves
 // 0x80000002-0x80000004) and vendor, as benchmarks and `cotrain doctor`
 // report the machine.
 func CPUModel() string {
-	_, ebx, ecx, edx := cpuid(0)
-	vendor := cpuidString(ebx, edx, ecx)
+	vendor := cpuVendor()
 	if max, _, _, _ := cpuid(0x80000000); max < 0x80000004 {
 		return vendor
 	}

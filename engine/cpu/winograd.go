@@ -72,6 +72,11 @@ func winogradF2(x *execution, g *convGeom, in, ker, out []float32) {
 	ldv := cin + 16
 	blk := min(256, max(64, (1<<19)/(16*(ldv+cout)))) / mr * mr
 	blocks := (tiles + blk - 1) / blk
+	// origin is tile t's image and the first output pixel it covers.
+	origin := func(t int) (img, y0, x0 int) {
+		img, r := t/(th*tw), t%(th*tw)
+		return img, 2 * (r / tw), 2 * (r % tw)
+	}
 	parallelFor(x.b.threads, blocks, 1, func(from, to int) {
 		t := newTile(x.b.kernel, nr)
 		v := x.b.pool.get(dtypeFloat32, 16*blk*ldv).([]float32)
@@ -83,9 +88,8 @@ func winogradF2(x *execution, g *convGeom, in, ker, out []float32) {
 			t0 := bi * blk
 			n := min(blk, tiles-t0)
 			for i := range n {
-				img, r := (t0+i)/(th*tw), (t0+i)%(th*tw)
-				ty, tx := r/tw, r%tw
-				src := xp[((img*hp+2*ty)*wp+2*tx)*cin:]
+				img, y0, x0 := origin(t0 + i)
+				src := xp[((img*hp+y0)*wp+x0)*cin:]
 				winogradInput(vec, cin, src, cin, wp*cin, v[i*ldv:], blk*ldv)
 			}
 			for xi := range 16 {
@@ -102,10 +106,9 @@ func winogradF2(x *execution, g *convGeom, in, ker, out []float32) {
 				}
 			}
 			for i := range n {
-				img, r := (t0+i)/(th*tw), (t0+i)%(th*tw)
-				ty, tx := r/tw, r%tw
-				dst := out[img*g.outB+(2*ty)*w*cout+2*tx*cout:]
-				winogradOutput(vec, cout, m[i*cout:], blk*cout, dst, cout, w*cout, min(2, h-2*ty), min(2, w-2*tx))
+				img, y0, x0 := origin(t0 + i)
+				dst := out[img*g.outB+y0*w*cout+x0*cout:]
+				winogradOutput(vec, cout, m[i*cout:], blk*cout, dst, cout, w*cout, min(2, h-y0), min(2, w-x0))
 			}
 		}
 	})
@@ -146,9 +149,7 @@ func winogradKernel(x *execution, g *convGeom, ker, u []float32, uLen int, panel
 					clear(u[xi*uLen+base+pc.w : xi*uLen+base+nr])
 				}
 				o := ci*kerI + pc.c0
-				done := winogradVector(vec, pc.w, func(n int) {
-					winogradKernelAVX2(n, &ker[o], sy, sx, &u[base], uLen)
-				})
+				done := winogradKernelVec(vec, pc.w, ker[o:], sy, sx, u[base:], uLen)
 				for c := done; c < pc.w; c++ {
 					var t [4][3]float32 // G g
 					for kx := range 3 {
@@ -178,7 +179,7 @@ func winogradKernel(x *execution, g *convGeom, ker, u []float32, uLen int, panel
 //
 //	Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1].
 func winogradInput(vec bool, n int, src []float32, pix, row int, dst []float32, ds int) {
-	done := winogradVector(vec, n, func(n int) { winogradInputAVX2(n, &src[0], pix, row, &dst[0], ds) })
+	done := winogradInputVec(vec, n, src, pix, row, dst, ds)
 	if done < n {
 		winogradInputGo(n-done, src[done:], pix, row, dst[done:], ds)
 	}
@@ -223,7 +224,7 @@ func winogradInputGo(n int, src []float32, pix, row int, dst []float32, ds int) 
 func winogradOutput(vec bool, n int, src []float32, ds int, dst []float32, pix, row, rows, cols int) {
 	done := 0
 	if rows == 2 && cols == 2 {
-		done = winogradVector(vec, n, func(n int) { winogradOutputAVX2(n, &src[0], ds, &dst[0], pix, row) })
+		done = winogradOutputVec(vec, n, src, ds, dst, pix, row)
 	}
 	if done < n {
 		winogradOutputGo(n-done, src[done:], ds, dst[done:], pix, row, rows, cols)
