@@ -65,14 +65,14 @@ func bnTraining[T floating](x *execution, n *node, a bnAttr, xs, scale, offset [
 		shift[ch] = xs[ch*inner]
 	}
 	sums := channelSums(x.b.threads, outer, c, func(s0, s1 []T, from, to int) {
+		if s32, ok := any(s0).([]float32); ok && inner == 1 && hasAVX2 && c%8 == 0 {
+			bnSums32(&s32[0], &any(s1).([]float32)[0], &any(xs).([]float32)[from*c], &any(shift).([]float32)[0], c, to-from)
+			return
+		}
 		for o := from; o < to; o++ {
 			row := xs[o*c*inner : (o+1)*c*inner]
 			if inner == 1 {
 				row = row[:c]
-				if s32, ok := any(s0).([]float32); ok && hasAVX2 && c%8 == 0 {
-					bnSums32(&s32[0], &any(s1).([]float32)[0], &any(row).([]float32)[0], &any(shift).([]float32)[0], c)
-					continue
-				}
 				for ch, v := range row {
 					d := v - shift[ch]
 					s0[ch] += d
@@ -115,14 +115,14 @@ func bnTraining[T floating](x *execution, n *node, a bnAttr, xs, scale, offset [
 // affine writes o = x·mul[ch] + add[ch] per channel.
 func affine[T floating](threads int, o, xs, mul, add []T, outer, c, inner int) {
 	parallelFor(threads, outer, max(1, elementGrain/(c*inner)), func(from, to int) {
+		if o32, ok := any(o).([]float32); ok && inner == 1 && hasAVX2 && c%8 == 0 {
+			affine32(&o32[from*c], &any(xs).([]float32)[from*c], &any(mul).([]float32)[0], &any(add).([]float32)[0], c, to-from)
+			return
+		}
 		for r := from; r < to; r++ {
 			base := r * c * inner
 			if inner == 1 {
 				oo, xx := o[base:base+c], xs[base:base+c]
-				if o32, ok := any(oo).([]float32); ok && hasAVX2 && c%8 == 0 {
-					affine32(&o32[0], &any(xx).([]float32)[0], &any(mul).([]float32)[0], &any(add).([]float32)[0], c)
-					continue
-				}
 				for ch := range oo {
 					oo[ch] = xx[ch]*mul[ch] + add[ch]
 				}
@@ -164,15 +164,15 @@ func bnGradient[T floating](x *execution, n *node, a bnAttr, xs, scale, mean, va
 		meanT[ch], invT[ch] = mean[ch], T(inv[ch])
 	}
 	sums := channelSums(x.b.threads, outer, c, func(s0, s1 []T, from, to int) {
+		if s32, ok := any(s0).([]float32); ok && inner == 1 && hasAVX2 && c%8 == 0 {
+			bnGradSums32(&s32[0], &any(s1).([]float32)[0], &any(dy).([]float32)[from*c], &any(xs).([]float32)[from*c],
+				&any(meanT).([]float32)[0], &any(invT).([]float32)[0], c, to-from)
+			return
+		}
 		for o := from; o < to; o++ {
 			base := o * c * inner
 			if inner == 1 {
 				g, xx := dy[base:base+c], xs[base:base+c]
-				if s32, ok := any(s0).([]float32); ok && hasAVX2 && c%8 == 0 {
-					bnGradSums32(&s32[0], &any(s1).([]float32)[0], &any(g).([]float32)[0], &any(xx).([]float32)[0],
-						&any(meanT).([]float32)[0], &any(invT).([]float32)[0], c)
-					continue
-				}
 				for ch := range g {
 					s0[ch] += g[ch]
 					s1[ch] += g[ch] * (xx[ch] - meanT[ch]) * invT[ch]
@@ -206,15 +206,15 @@ func bnGradient[T floating](x *execution, n *node, a bnAttr, xs, scale, mean, va
 	}
 	o := dx.flat.([]T)
 	parallelFor(x.b.threads, outer, max(1, elementGrain/(c*inner)), func(from, to int) {
+		if o32, ok := any(o).([]float32); ok && inner == 1 && hasAVX2 && c%8 == 0 {
+			bnGradOut32(&o32[from*c], &any(dy).([]float32)[from*c], &any(xs).([]float32)[from*c], &any(kf).([]float32)[0],
+				&any(af).([]float32)[0], &any(bf).([]float32)[0], c, to-from)
+			return
+		}
 		for r := from; r < to; r++ {
 			base := r * c * inner
 			if inner == 1 {
 				oo, g, xx := o[base:base+c], dy[base:base+c], xs[base:base+c]
-				if o32, ok := any(oo).([]float32); ok && hasAVX2 && c%8 == 0 {
-					bnGradOut32(&o32[0], &any(g).([]float32)[0], &any(xx).([]float32)[0], &any(kf).([]float32)[0],
-						&any(af).([]float32)[0], &any(bf).([]float32)[0], c)
-					continue
-				}
 				for ch := range oo {
 					oo[ch] = kf[ch]*g[ch] + af[ch]*xx[ch] + bf[ch]
 				}

@@ -127,12 +127,16 @@ func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	case []float32:
 		a, k := in[0].flat.([]float32), in[1].flat.([]float32)
 		switch {
+		case gradLayout(&g) && g.in[g.a.axes.InputBatch] <= smallChannels:
+			convGradTaps(x, &g, a, k, o)
 		case gradLayout(&g):
 			convGradPadded(x, &g, a, k, o)
 		case dilatedLayout(&g):
 			convInputDilated(x, &g, a, k, o)
 		case x.b.winograd && winogradLayout(&g):
 			winogradF2(x, &g, a, k, o)
+		case tapsLayout(&g):
+			convTaps(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1 && g.kerO == 1 && g.cin <= smallChannels:
 			convSmallInput(x, &g, a, k, o)
 		case g.inC == 1 && g.outC == 1 && paddedLayout(&g):
@@ -354,19 +358,7 @@ const minPaddedChannels = 8
 // position is worth a call of its own and few enough that rows of
 // consecutive pixels do not alias in the L1 cache (convIndirect packs those).
 func paddedLayout(g *convGeom) bool {
-	if !g.fast2D || g.cin < minPaddedChannels || g.cin >= 256 || g.inC != 1 {
-		return false
-	}
-	ax := g.a.axes
-	if ax.InputBatch != 0 || g.inSpSt[1] != g.cin || g.inSpSt[0] != g.inSp[1]*g.cin || g.inB != g.inSp[0]*g.inSpSt[0] {
-		return false
-	}
-	for d := range 2 {
-		if g.a.paddings[d][0] < 0 || g.a.paddings[d][1] < 0 {
-			return false
-		}
-	}
-	return true
+	return paddedGeometry(g) && g.cin >= minPaddedChannels && g.cin < 256
 }
 
 // convPadded computes an NHWC convolution (paddedLayout) as the same GEMM
@@ -434,8 +426,8 @@ func convPadded(x *execution, g *convGeom, in, ker, out []float32) {
 					for ti := c0; ti < c1; ti++ {
 						r0 := ti * mr
 						c := out[r0*cout+pc.c0:]
-						if pc.w == 8 && ti+1 < c1 {
-							// An 8-channel panel: two tiles per call.
+						if t.kern.pairs(nr, pc.w) && ti+1 < c1 {
+							// Two tiles per call (a narrow panel).
 							nrows := min(2*mr, rows-r0)
 							lo, hi := &base[ti-c0], &base[ti+1-c0]
 							for ri, pr := range runs {

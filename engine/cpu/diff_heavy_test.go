@@ -79,6 +79,9 @@ func TestConv(t *testing.T) {
 		{name: "long reduction (per-thread private kernel gradient)", fn: withGrads(conv(1, true)), inputs: []input{f32(4, 16, 16, 8), f32(3, 3, 8, 10)}, tol: 1e-4},
 		{name: "one input channel", fn: withGrads(conv(1, true)), inputs: []input{f32(3, 6, 9, 1), f32(3, 3, 1, 7)}, tol: 1e-4},
 		{name: "two input channels valid", fn: withGrads(conv(1, false)), inputs: []input{f32(2, 7, 6, 2), f32(3, 3, 2, 30)}, tol: 1e-4},
+		{name: "one input channel, 16 outputs, rows of 19 (direct taps)", fn: withGrads(conv(1, true)), inputs: []input{f32(3, 5, 19, 1), f32(3, 3, 1, 16)}, tol: 1e-4},
+		{name: "RGB, 40 outputs (direct taps)", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 6, 13, 3), f32(3, 3, 3, 40)}, tol: 1e-4},
+		{name: "RGB stride 2, 24 outputs (direct taps)", fn: withGrads(conv(2, true)), inputs: []input{f32(2, 9, 20, 3), f32(3, 3, 3, 24)}, tol: 1e-4},
 		{name: "float64 gradients", fn: withGrads(conv(1, true)), inputs: []input{f64(2, 5, 5, 3), f64(3, 3, 3, 4)}, tol: 1e-9},
 		{name: "channels first", fn: one(func(xs []*graph.Node) *graph.Node {
 			return graph.Convolve(xs[0], xs[1]).ChannelsAxis(images.ChannelsFirst).PadSame().Done()
@@ -153,5 +156,7 @@ func TestBatchNorm(t *testing.T) {
 		{name: "16 channels", fn: bn, inputs: []input{f32(4, 3, 5, 16), f32(16), f32(16)}, tol: 1e-4},
 		{name: "5 channels", fn: bn, inputs: []input{f32(3, 4, 2, 5), f32(5), f32(5)}, tol: 1e-4},
 		{name: "24 channels rank 2", fn: bn, inputs: []input{f32(70, 24), f32(24), f32(24)}, tol: 1e-4},
+		{name: "32 channels, odd rows over blocks", fn: bn, inputs: []input{f32(3, 7, 9, 32), f32(32), f32(32)}, tol: 1e-4},
+		{name: "8 channels, 129 rows", fn: bn, inputs: []input{f32(129, 8), f32(8), f32(8)}, tol: 1e-4},
 	})
 }

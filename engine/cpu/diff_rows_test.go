@@ -184,8 +184,9 @@ func TestBroadcastOperands(t *testing.T) {
 }
 
 // TestSumAxes checks float32 ReduceSum over trailing, middle, leading and
-// mixed axes — the vector loops, the per-thread row split and the column
-// blocks for wide kept rows — against SimpleGo.
+// mixed axes — the vector loops, the per-thread row split, the column
+// blocks for wide kept rows and the blocked column sums of narrow ones —
+// against SimpleGo.
 func TestSumAxes(t *testing.T) {
 	var cases []diffCase
 	for _, tc := range []struct {
@@ -201,6 +202,9 @@ func TestSumAxes(t *testing.T) {
 		{[]int{300, 1000}, []int{0}},
 		{[]int{130, 1001}, []int{0, 1}},
 		{[]int{7, 1, 9}, []int{1}},
+		{[]int{4099, 16}, []int{0}},
+		{[]int{3, 7, 9, 24}, []int{0, 1, 2}},
+		{[]int{5, 64}, []int{0}},
 	} {
 		cases = append(cases, diffCase{name: fmt.Sprintf("%v over %v", tc.dims, tc.axes),
 			fn:     one(func(xs []*graph.Node) *graph.Node { return graph.ReduceSum(xs[0], tc.axes...) }),

@@ -159,11 +159,11 @@ func (t *tile) run(k int, a *rowPtrs, astride int, b []float32, c []float32, ldc
 }
 
 // runPair runs two consecutive tiles of rows ≤ 2·mr valid rows, the second
-// ldc·mr floats after the first in C: in one call of the paired kernel for
-// a full 8-column panel (whose single tiles leave half of the FMA units
-// waiting), else tile by tile.
+// ldc·mr floats after the first in C: in one call of the paired kernel
+// where the kernel has one for cols (kernelKind.pairKernel), else tile by
+// tile.
 func (t *tile) runPair(k int, a *pairPtrs, astride int, b []float32, c []float32, ldc, rows, cols int, accumulate bool) {
-	if rows == 2*mr && cols == 8 && t.kern.pair(k, a, astride, &b[0], &c[0], ldc, t.nr, accumulate) {
+	if rows == 2*mr && t.kern.pair(k, a, astride, &b[0], &c[0], ldc, t.nr, cols, accumulate) {
 		return
 	}
 	lo, hi := (*rowPtrs)(a[:mr]), (*rowPtrs)(a[mr:])

@@ -96,6 +96,23 @@ func sgemm4x24P48AVX512(k int, a *rowPtrs, astride int, b *float32, c *float32, 
 //go:noescape
 func sgemm4x16P48AVX512(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
 
+// The paired AVX-512 kernels: two consecutive 4-row tiles, as sgemm8x8AVX2.
+//
+//go:noescape
+func sgemm8x48AVX512(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func sgemm8x32P48AVX512(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func sgemm8x16P48AVX512(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func sgemm8x24AVX512(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
+
+//go:noescape
+func sgemm8x16AVX512(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc int, accumulate bool)
+
 // micro computes C[0:mr, 0:nr] (+)= Σ_p A[i](p)·B[p, 0:nr] with kernel kk
 // for a panel nr wide.
 func (kk kernelKind) micro(k int, a *rowPtrs, astride int, b *float32, c *float32, ldc, nr int, accumulate bool) {
@@ -111,15 +128,69 @@ func (kk kernelKind) micro(k int, a *rowPtrs, astride int, b *float32, c *float3
 	}
 }
 
-// pair computes C[0:2·mr, 0:8] (+)= Σ_p A[i](p)·B[p, 0:8] for an 8-column
-// panel in one call; it reports false if this kernel cannot.
-func (kk kernelKind) pair(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc, nr int, accumulate bool) bool {
-	if kk == kernelGeneric || k == 0 || nr != nr24 {
+// pairKernel names the paired kernel of kk for cols columns of a panel nr
+// wide (pairNone if there is none): C[0:2·mr, 0:cols] (+)= Σ_p
+// A[i](p)·B[p, 0:cols] for two consecutive tiles in one call (k ≥ 1), for
+// the widths whose single 4-row tiles hold too few accumulators to keep
+// the FMA units busy.
+func (kk kernelKind) pairKernel(nr, cols int) pairKind {
+	switch {
+	case kk == kernelAVX512 && nr == nr48 && cols == 48:
+		return pair8x48
+	case kk == kernelAVX512 && nr == nr48 && cols == 32:
+		return pair8x32P48
+	case kk == kernelAVX512 && nr == nr48 && cols == 16:
+		return pair8x16P48
+	case kk == kernelAVX512 && nr == nr24 && cols == 24:
+		return pair8x24
+	case kk == kernelAVX512 && nr == nr24 && cols == 16:
+		return pair8x16
+	case kk != kernelGeneric && nr == nr24 && cols == 8:
+		return pair8x8
+	}
+	return pairNone
+}
+
+// pairKind names a paired kernel (pairKernel).
+type pairKind uint8
+
+const (
+	pairNone pairKind = iota
+	pair8x48
+	pair8x32P48
+	pair8x16P48
+	pair8x24
+	pair8x16
+	pair8x8
+)
+
+// pair runs the paired kernel for (nr, cols); it reports false if kk has
+// none. The calls are direct, so that a stays on the caller's stack.
+func (kk kernelKind) pair(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc, nr, cols int, accumulate bool) bool {
+	if k == 0 {
 		return false
 	}
-	sgemm8x8AVX2(k, a, astride, b, c, ldc, accumulate)
+	switch kk.pairKernel(nr, cols) {
+	case pair8x48:
+		sgemm8x48AVX512(k, a, astride, b, c, ldc, accumulate)
+	case pair8x32P48:
+		sgemm8x32P48AVX512(k, a, astride, b, c, ldc, accumulate)
+	case pair8x16P48:
+		sgemm8x16P48AVX512(k, a, astride, b, c, ldc, accumulate)
+	case pair8x24:
+		sgemm8x24AVX512(k, a, astride, b, c, ldc, accumulate)
+	case pair8x16:
+		sgemm8x16AVX512(k, a, astride, b, c, ldc, accumulate)
+	case pair8x8:
+		sgemm8x8AVX2(k, a, astride, b, c, ldc, accumulate)
+	default:
+		return false
+	}
 	return true
 }
+
+// pairs reports whether kk has a paired kernel for (nr, cols).
+func (kk kernelKind) pairs(nr, cols int) bool { return kk.pairKernel(nr, cols) != pairNone }
 
 // narrow computes only the first cols < nr columns of a tile, writing
 // exactly cols columns of C, for the widths that have a kernel of their

@@ -19,9 +19,12 @@ func (kk kernelKind) narrow(k int, a *rowPtrs, astride int, b *float32, c *float
 }
 
 // pair reports false: the portable kernel has no paired variant.
-func (kk kernelKind) pair(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc, nr int, accumulate bool) bool {
+func (kk kernelKind) pair(k int, a *pairPtrs, astride int, b *float32, c *float32, ldc, nr, cols int, accumulate bool) bool {
 	return false
 }
+
+// pairs reports false, as pair.
+func (kk kernelKind) pairs(nr, cols int) bool { return false }
 
 // hasAVX2, hasAVX512 and isIntel are false off amd64: the assembly kernels do not
 // exist there.

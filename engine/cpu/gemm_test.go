@@ -33,10 +33,43 @@ func TestMicroKernels(t *testing.T) {
 	}
 }
 
+// TestPairKernel checks tile.runPair on full and partial pairs of tiles:
+// the paired kernels where the CPU has them (8 columns in AVX2; 16, 24, 32
+// and 48 in AVX-512) and two single tiles otherwise.
+func TestPairKernel(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, kern := range supportedKernels() {
+		for _, nr := range []int{nr24, nr48} {
+			for _, k := range []int{1, 2, 3, 8, 24, 72, 257} {
+				for _, rows := range []int{2 * mr, 2*mr - 1, mr + 1, mr, 1} {
+					for _, cols := range []int{48, 32, 24, 16, 8, 5} {
+						if cols > nr {
+							continue
+						}
+						for _, acc := range []bool{false, true} {
+							name := fmt.Sprintf("%s/nr%d/k%d/%dx%d/acc=%v", kern, nr, k, rows, cols, acc)
+							checkTiles(t, name, r, kern, nr, k, rows, cols, acc, 2)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 func checkTile(t *testing.T, name string, r *rand.Rand, kern kernelKind, nr, k, rows, cols int, acc bool) {
 	t.Helper()
+	checkTiles(t, name, r, kern, nr, k, rows, cols, acc, 1)
+}
+
+// checkTiles runs tile.run (tiles = 1) or tile.runPair (tiles = 2) on
+// random operands with rows valid rows and cols columns, against a float64
+// loop, and checks that C outside those rows and columns stays untouched.
+func checkTiles(t *testing.T, name string, r *rand.Rand, kern kernelKind, nr, k, rows, cols int, acc bool, tiles int) {
+	t.Helper()
 	ldc := nr + 5 // C rows not packed: the kernel must honour ldc
-	a := make([]float32, mr*k)
+	n := tiles * mr
+	a := make([]float32, n*k)
 	b := make([]float32, k*nr)
 	for _, s := range [][]float32{a, b} {
 		for i := range s {
@@ -48,12 +81,12 @@ func checkTile(t *testing.T, name string, r *rand.Rand, kern kernelKind, nr, k, 
 			b[p*nr+j] = 0
 		}
 	}
-	c := make([]float32, mr*ldc)
+	c := make([]float32, n*ldc)
 	for i := range c {
 		c[i] = float32(r.NormFloat64())
 	}
 	want := make([]float64, len(c))
-	for i := range mr {
+	for i := range n {
 		for j := range ldc {
 			w := 0.0
 			if acc || i >= rows || j >= cols {
@@ -67,86 +100,29 @@ func checkTile(t *testing.T, name string, r *rand.Rand, kern kernelKind, nr, k, 
 			want[i*ldc+j] = w
 		}
 	}
-	var ptrs rowPtrs
-	for i := range mr {
-		ptrs[i] = &a[i*k]
-	}
 	tl := newTile(kern, nr)
-	tl.run(k, &ptrs, 4, b, c, ldc, rows, cols, acc)
-	for i := range rows {
-		for j := range cols {
-			if d := math.Abs(float64(c[i*ldc+j]) - want[i*ldc+j]); d > 1e-4*math.Max(1, math.Abs(want[i*ldc+j])) {
-				t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, c[i*ldc+j], want[i*ldc+j])
-			}
+	if tiles == 1 {
+		var ptrs rowPtrs
+		for i := range mr {
+			ptrs[i] = &a[i*k]
 		}
+		tl.run(k, &ptrs, 4, b, c, ldc, rows, cols, acc)
+	} else {
+		var ptrs pairPtrs
+		for i := range 2 * mr {
+			ptrs[i] = &a[i*k]
+		}
+		tl.runPair(k, &ptrs, 4, b, c, ldc, rows, cols, acc)
 	}
-	// Rows beyond the tile and columns past cols must stay untouched.
-	for i := range mr {
+	for i := range n {
 		for j := range ldc {
-			if (i >= rows || j >= cols) && float64(c[i*ldc+j]) != want[i*ldc+j] {
-				t.Fatalf("%s: C[%d,%d] outside the tile changed", name, i, j)
-			}
-		}
-	}
-}
-
-// TestPairKernel checks tile.runPair, the paired 8×8 kernel where the CPU
-// has it and two single tiles otherwise, on full and partial pairs.
-func TestPairKernel(t *testing.T) {
-	r := rand.New(rand.NewPCG(13, 14))
-	const ldc = 8 + 3
-	const nr = nr24 // the panel width of the layers with 8 output channels
-	for _, kern := range supportedKernels() {
-		for _, k := range []int{1, 2, 3, 8, 24, 72, 257} {
-			for _, rows := range []int{2 * mr, 2*mr - 1, mr + 1, mr, 1} {
-				for _, cols := range []int{8, 5} {
-					for _, acc := range []bool{false, true} {
-						name := fmt.Sprintf("%s/k%d/%dx%d/acc=%v", kern, k, rows, cols, acc)
-						a := make([]float32, 2*mr*k)
-						b := make([]float32, k*nr)
-						c := make([]float32, 2*mr*ldc)
-						for _, s := range [][]float32{a, b, c} {
-							for i := range s {
-								s[i] = float32(r.NormFloat64())
-							}
-						}
-						for p := range k {
-							for j := cols; j < nr; j++ {
-								b[p*nr+j] = 0
-							}
-						}
-						want := make([]float64, len(c))
-						for i := range 2 * mr {
-							for j := range ldc {
-								w := 0.0
-								if acc || i >= rows || j >= cols {
-									w = float64(c[i*ldc+j])
-								}
-								if i < rows && j < cols {
-									for p := range k {
-										w += float64(a[i*k+p]) * float64(b[p*nr+j])
-									}
-								}
-								want[i*ldc+j] = w
-							}
-						}
-						var ptrs pairPtrs
-						for i := range 2 * mr {
-							ptrs[i] = &a[i*k]
-						}
-						tl := newTile(kern, nr)
-						tl.runPair(k, &ptrs, 4, b, c, ldc, rows, cols, acc)
-						for i := range 2 * mr {
-							for j := range ldc {
-								inside := i < rows && j < cols
-								d := math.Abs(float64(c[i*ldc+j]) - want[i*ldc+j])
-								if inside && d > 1e-4*math.Max(1, math.Abs(want[i*ldc+j])) || i >= rows && d != 0 {
-									t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, c[i*ldc+j], want[i*ldc+j])
-								}
-							}
-						}
-					}
+			d := math.Abs(float64(c[i*ldc+j]) - want[i*ldc+j])
+			if i < rows && j < cols {
+				if d > 1e-4*math.Max(1, math.Abs(want[i*ldc+j])) {
+					t.Fatalf("%s: C[%d,%d] = %v, want %v", name, i, j, c[i*ldc+j], want[i*ldc+j])
 				}
+			} else if d != 0 {
+				t.Fatalf("%s: C[%d,%d] outside the tile changed", name, i, j)
 			}
 		}
 	}

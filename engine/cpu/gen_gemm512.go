@@ -13,25 +13,33 @@ import (
 	"os"
 )
 
-// kernel is one generated micro-kernel: cols columns of a packed panel
-// whose rows are panel floats apart.
+// kernel is one generated micro-kernel: rows rows of A (one tile of 4, or
+// two consecutive tiles of 4) by cols columns of a packed panel whose rows
+// are panel floats apart.
 type kernel struct {
-	name        string
-	panel, cols int
+	name              string
+	rows, panel, cols int
 }
 
 var kernels = []kernel{
-	{"sgemm4x48AVX512", 48, 48},
-	{"sgemm4x40P48AVX512", 48, 40},
-	{"sgemm4x32P48AVX512", 48, 32},
-	{"sgemm4x24P48AVX512", 48, 24},
-	{"sgemm4x16P48AVX512", 48, 16},
-	{"sgemm4x24AVX512", 24, 24},
-	{"sgemm4x16AVX512", 24, 16},
+	{"sgemm4x48AVX512", 4, 48, 48},
+	{"sgemm4x40P48AVX512", 4, 48, 40},
+	{"sgemm4x32P48AVX512", 4, 48, 32},
+	{"sgemm4x24P48AVX512", 4, 48, 24},
+	{"sgemm4x16P48AVX512", 4, 48, 16},
+	{"sgemm4x24AVX512", 4, 24, 24},
+	{"sgemm4x16AVX512", 4, 24, 16},
+	{"sgemm8x48AVX512", 8, 48, 48},
+	{"sgemm8x32P48AVX512", 8, 48, 32},
+	{"sgemm8x16P48AVX512", 8, 48, 16},
+	{"sgemm8x24AVX512", 8, 24, 24},
+	{"sgemm8x16AVX512", 8, 24, 16},
 }
 
-// rowRegs hold the four row pointers of A.
-var rowRegs = [4]string{"SI", "DI", "R8", "R9"}
+// rowRegs hold the row pointers of A: the first four for a 4-row kernel.
+// An 8-row kernel also takes R13 and R14, which the 4-row ones use for
+// the unrolled loop's count and for C.
+var rowRegs = [8]string{"SI", "DI", "R8", "R9", "R10", "R11", "R13", "R14"}
 
 func main() {
 	var w bytes.Buffer
@@ -46,7 +54,11 @@ func main() {
 // the row of B once, broadcasts each row's A element into a register with
 // VBROADCASTSS and issues the FMAs from registers (an FMA with an embedded
 // broadcast costs a load per FMA, which bound the kernel on Intel cores
-// with two 512-bit FMA units). The step is unrolled twice.
+// with two 512-bit FMA units). The step is unrolled twice. The sgemm8x…
+// kernels compute two consecutive tiles (8 rows of A, the second tile's C
+// 4·ldc floats after the first) in one pass over B, with the contract of
+// sgemm8x8AVX2: twice the accumulators for narrow panels, whose 4-row tiles
+// leave FMA units waiting on the latency of too few.
 `)
 	for _, k := range kernels {
 		gen(&w, k)
@@ -83,7 +95,7 @@ func gen(w *bytes.Buffer, k kernel) {
 		for v := range vs {
 			p("VMOVUPS %d(BX), %s", boff+vs[v].off, vs[v].reg(24+v))
 		}
-		for row, r := range rowRegs {
+		for row, r := range rowRegs[:k.rows] {
 			bc := 28 + row%2
 			p("VBROADCASTSS (%s)(R12*1), Z%d", r, bc)
 			for v := range vs {
@@ -92,42 +104,52 @@ func gen(w *bytes.Buffer, k kernel) {
 		}
 		p("ADDQ DX, R12")
 	}
-	fmt.Fprintf(w, "\n// func %s(k int, a *[4]*float32, astride int, b *float32, c *float32, ldc int, accumulate bool)\n", k.name)
-	fmt.Fprintf(w, "//\n// %d columns of a %d-wide panel.\n", k.cols, k.panel)
+	fmt.Fprintf(w, "\n// func %s(k int, a *[%d]*float32, astride int, b *float32, c *float32, ldc int, accumulate bool)\n", k.name, k.rows)
+	fmt.Fprintf(w, "//\n// %d rows, %d columns of a %d-wide panel.\n", k.rows, k.cols, k.panel)
 	fmt.Fprintf(w, "TEXT ·%s(SB), NOSPLIT, $0-49\n", k.name)
 	p("MOVQ k+0(FP), CX")
 	p("MOVQ a+8(FP), AX")
 	p("MOVQ astride+16(FP), DX")
 	p("MOVQ b+24(FP), BX")
-	p("MOVQ c+32(FP), R14")
-	p("MOVQ ldc+40(FP), R15")
-	for i, r := range rowRegs {
+	for i, r := range rowRegs[:k.rows] {
 		p("MOVQ %d(AX), %s", 8*i, r)
 	}
-	for i := range 4 * nv {
+	for i := range k.rows * nv {
 		p("VPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
 	p("XORQ R12, R12")
-	p("MOVQ CX, R13")
-	p("SHRQ $1, R13")
-	p("JEQ %stail", k.name)
-	label("loop2")
-	step(0)
-	step(stride)
-	p("ADDQ $%d, BX", 2*stride)
-	p("DECQ R13")
-	p("JNZ %sloop2", k.name)
-	label("tail")
-	p("ANDQ $1, CX")
-	p("JEQ %sstore", k.name)
-	step(0)
+	if k.rows == 8 {
+		// No register is left for an unrolled loop's count: one step per
+		// iteration, with k ≥ 1.
+		label("loop")
+		step(0)
+		p("ADDQ $%d, BX", stride)
+		p("DECQ CX")
+		p("JNZ %sloop", k.name)
+	} else {
+		p("MOVQ CX, R13")
+		p("SHRQ $1, R13")
+		p("JEQ %stail", k.name)
+		label("loop2")
+		step(0)
+		step(stride)
+		p("ADDQ $%d, BX", 2*stride)
+		p("DECQ R13")
+		p("JNZ %sloop2", k.name)
+		label("tail")
+		p("ANDQ $1, CX")
+		p("JEQ %sstore", k.name)
+		step(0)
+	}
 	label("store")
+	p("MOVQ c+32(FP), R14")
+	p("MOVQ ldc+40(FP), R15")
 	p("SHLQ $2, R15")
 	p("MOVBQZX accumulate+48(FP), R13")
 	p("TESTQ R13, R13")
 	p("JEQ %sover", k.name)
 	store := func(add bool) {
-		for row := range 4 {
+		for row := range k.rows {
 			if row > 0 {
 				p("ADDQ R15, R14")
 			}

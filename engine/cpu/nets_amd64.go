@@ -15,13 +15,16 @@ func maxPoolRow32(o, a, b *float32, c, ow int)
 func maxPoolGradRow32(da, db, a, b, grad *float32, c, ow int)
 
 //go:noescape
-func bnSums32(s0, s1, x, shift *float32, c int)
+func bnSums32(s0, s1, x, shift *float32, c, rows int)
 
 //go:noescape
-func affine32(o, x, mul, add *float32, c int)
+func colSums32(s, x *float32, c, rows int)
 
 //go:noescape
-func bnGradSums32(s0, s1, dy, x, mean, inv *float32, c int)
+func affine32(o, x, mul, add *float32, c, rows int)
 
 //go:noescape
-func bnGradOut32(o, dy, x, k, a, b *float32, c int)
+func bnGradSums32(s0, s1, dy, x, mean, inv *float32, c, rows int)
+
+//go:noescape
+func bnGradOut32(o, dy, x, k, a, b *float32, c, rows int)

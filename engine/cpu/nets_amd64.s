@@ -406,56 +406,143 @@ mgdone:
 	VZEROUPPER
 	RET
 
-// func bnSums32(s0, s1, x, shift *float32, c int)
-// d = x − shift; s0 += d; s1 += d·d (c a multiple of 8).
-TEXT ·bnSums32(SB), NOSPLIT, $0-40
+// func bnSums32(s0, s1, x, shift *float32, c, rows int)
+// Over rows consecutive rows of c channels (c a multiple of 8):
+// d = x − shift; s0 += Σ d; s1 += Σ d·d. Each block of 8 channels sums
+// its rows in registers, even and odd rows apart, then adds into s0, s1.
+TEXT ·bnSums32(SB), NOSPLIT, $0-48
 	MOVQ s0+0(FP), DI
 	MOVQ s1+8(FP), R8
 	MOVQ x+16(FP), SI
 	MOVQ shift+24(FP), DX
 	MOVQ c+32(FP), CX
+	MOVQ rows+40(FP), BX
+	MOVQ CX, R11
+	SHLQ $2, R11
 	XORQ AX, AX
-bs8:
+bsblk:
 	CMPQ AX, CX
 	JGE bsdone
-	VMOVUPS (SI)(AX*4), Y0
-	VSUBPS (DX)(AX*4), Y0, Y0
-	VADDPS (DI)(AX*4), Y0, Y1
-	VMOVUPS Y1, (DI)(AX*4)
-	VMOVUPS (R8)(AX*4), Y2
-	VFMADD231PS Y0, Y0, Y2
-	VMOVUPS Y2, (R8)(AX*4)
+	VMOVUPS (DX)(AX*4), Y7
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	LEAQ (SI)(AX*4), R12
+	MOVQ BX, R13
+bsrow2:
+	CMPQ R13, $2
+	JLT bsrow1
+	VMOVUPS (R12), Y4
+	VSUBPS Y7, Y4, Y4
+	VADDPS Y4, Y0, Y0
+	VFMADD231PS Y4, Y4, Y1
+	VMOVUPS (R12)(R11*1), Y5
+	VSUBPS Y7, Y5, Y5
+	VADDPS Y5, Y2, Y2
+	VFMADD231PS Y5, Y5, Y3
+	LEAQ (R12)(R11*2), R12
+	SUBQ $2, R13
+	JMP bsrow2
+bsrow1:
+	CMPQ R13, $1
+	JLT bsstore
+	VMOVUPS (R12), Y4
+	VSUBPS Y7, Y4, Y4
+	VADDPS Y4, Y0, Y0
+	VFMADD231PS Y4, Y4, Y1
+bsstore:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS (DI)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	VADDPS (R8)(AX*4), Y1, Y1
+	VMOVUPS Y1, (R8)(AX*4)
 	ADDQ $8, AX
-	JMP bs8
+	JMP bsblk
 bsdone:
 	VZEROUPPER
 	RET
 
-// func affine32(o, x, mul, add *float32, c int)
-// o = x·mul + add (c a multiple of 8).
-TEXT ·affine32(SB), NOSPLIT, $0-40
+// func colSums32(s, x *float32, c, rows int)
+// s += Σ over rows consecutive rows of c channels of x (c a multiple of 8),
+// each block of 8 channels summed in registers, even and odd rows apart.
+TEXT ·colSums32(SB), NOSPLIT, $0-32
+	MOVQ s+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ c+16(FP), CX
+	MOVQ rows+24(FP), BX
+	MOVQ CX, R11
+	SHLQ $2, R11
+	XORQ AX, AX
+csblk:
+	CMPQ AX, CX
+	JGE csdone
+	VXORPS Y0, Y0, Y0
+	VXORPS Y2, Y2, Y2
+	LEAQ (SI)(AX*4), R12
+	MOVQ BX, R13
+csrow2:
+	CMPQ R13, $2
+	JLT csrow1
+	VADDPS (R12), Y0, Y0
+	VADDPS (R12)(R11*1), Y2, Y2
+	LEAQ (R12)(R11*2), R12
+	SUBQ $2, R13
+	JMP csrow2
+csrow1:
+	CMPQ R13, $1
+	JLT csstore
+	VADDPS (R12), Y0, Y0
+csstore:
+	VADDPS Y2, Y0, Y0
+	VADDPS (DI)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	ADDQ $8, AX
+	JMP csblk
+csdone:
+	VZEROUPPER
+	RET
+
+// func affine32(o, x, mul, add *float32, c, rows int)
+// o = x·mul + add over rows consecutive rows of c channels (c a multiple
+// of 8).
+TEXT ·affine32(SB), NOSPLIT, $0-48
 	MOVQ o+0(FP), DI
 	MOVQ x+8(FP), SI
 	MOVQ mul+16(FP), DX
 	MOVQ add+24(FP), R8
 	MOVQ c+32(FP), CX
+	MOVQ rows+40(FP), BX
+	MOVQ CX, R11
+	SHLQ $2, R11
+afrow:
+	TESTQ BX, BX
+	JLE afdone
 	XORQ AX, AX
 af8:
 	CMPQ AX, CX
-	JGE afdone
+	JGE afnext
 	VMOVUPS (SI)(AX*4), Y0
 	VMOVUPS (R8)(AX*4), Y1
 	VFMADD231PS (DX)(AX*4), Y0, Y1
 	VMOVUPS Y1, (DI)(AX*4)
 	ADDQ $8, AX
 	JMP af8
+afnext:
+	ADDQ R11, SI
+	ADDQ R11, DI
+	DECQ BX
+	JMP afrow
 afdone:
 	VZEROUPPER
 	RET
 
-// func bnGradSums32(s0, s1, dy, x, mean, inv *float32, c int)
-// s0 += dy; s1 += dy·(x − mean)·inv (c a multiple of 8).
-TEXT ·bnGradSums32(SB), NOSPLIT, $0-56
+// func bnGradSums32(s0, s1, dy, x, mean, inv *float32, c, rows int)
+// Over rows consecutive rows of c channels (c a multiple of 8): s0 += Σ dy;
+// s1 += Σ dy·(x − mean)·inv, each block of 8 channels summed in registers,
+// even and odd rows apart.
+TEXT ·bnGradSums32(SB), NOSPLIT, $0-64
 	MOVQ s0+0(FP), DI
 	MOVQ s1+8(FP), R8
 	MOVQ dy+16(FP), SI
@@ -463,28 +550,67 @@ TEXT ·bnGradSums32(SB), NOSPLIT, $0-56
 	MOVQ mean+32(FP), R9
 	MOVQ inv+40(FP), R10
 	MOVQ c+48(FP), CX
+	MOVQ rows+56(FP), BX
+	MOVQ CX, R11
+	SHLQ $2, R11
 	XORQ AX, AX
-bg8:
+bgblk:
 	CMPQ AX, CX
 	JGE bgdone
-	VMOVUPS (SI)(AX*4), Y0
-	VADDPS (DI)(AX*4), Y0, Y1
-	VMOVUPS Y1, (DI)(AX*4)
-	VMOVUPS (DX)(AX*4), Y2
-	VSUBPS (R9)(AX*4), Y2, Y2
-	VMULPS (R10)(AX*4), Y2, Y2
-	VMOVUPS (R8)(AX*4), Y3
-	VFMADD231PS Y0, Y2, Y3
-	VMOVUPS Y3, (R8)(AX*4)
+	VMOVUPS (R9)(AX*4), Y6
+	VMOVUPS (R10)(AX*4), Y7
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	LEAQ (SI)(AX*4), R12
+	LEAQ (DX)(AX*4), R14
+	MOVQ BX, R13
+bgrow2:
+	CMPQ R13, $2
+	JLT bgrow1
+	VMOVUPS (R12), Y4
+	VADDPS Y4, Y0, Y0
+	VMOVUPS (R14), Y5
+	VSUBPS Y6, Y5, Y5
+	VMULPS Y7, Y5, Y5
+	VFMADD231PS Y4, Y5, Y1
+	VMOVUPS (R12)(R11*1), Y8
+	VADDPS Y8, Y2, Y2
+	VMOVUPS (R14)(R11*1), Y9
+	VSUBPS Y6, Y9, Y9
+	VMULPS Y7, Y9, Y9
+	VFMADD231PS Y8, Y9, Y3
+	LEAQ (R12)(R11*2), R12
+	LEAQ (R14)(R11*2), R14
+	SUBQ $2, R13
+	JMP bgrow2
+bgrow1:
+	CMPQ R13, $1
+	JLT bgstore
+	VMOVUPS (R12), Y4
+	VADDPS Y4, Y0, Y0
+	VMOVUPS (R14), Y5
+	VSUBPS Y6, Y5, Y5
+	VMULPS Y7, Y5, Y5
+	VFMADD231PS Y4, Y5, Y1
+bgstore:
+	VADDPS Y2, Y0, Y0
+	VADDPS Y3, Y1, Y1
+	VADDPS (DI)(AX*4), Y0, Y0
+	VMOVUPS Y0, (DI)(AX*4)
+	VADDPS (R8)(AX*4), Y1, Y1
+	VMOVUPS Y1, (R8)(AX*4)
 	ADDQ $8, AX
-	JMP bg8
+	JMP bgblk
 bgdone:
 	VZEROUPPER
 	RET
 
-// func bnGradOut32(o, dy, x, k, a, b *float32, c int)
-// o = k·dy + a·x + b (c a multiple of 8).
-TEXT ·bnGradOut32(SB), NOSPLIT, $0-56
+// func bnGradOut32(o, dy, x, k, a, b *float32, c, rows int)
+// o = k·dy + a·x + b over rows consecutive rows of c channels (c a
+// multiple of 8).
+TEXT ·bnGradOut32(SB), NOSPLIT, $0-64
 	MOVQ o+0(FP), DI
 	MOVQ dy+8(FP), SI
 	MOVQ x+16(FP), DX
@@ -492,10 +618,16 @@ TEXT ·bnGradOut32(SB), NOSPLIT, $0-56
 	MOVQ a+32(FP), R9
 	MOVQ b+40(FP), R10
 	MOVQ c+48(FP), CX
+	MOVQ rows+56(FP), BX
+	MOVQ CX, R11
+	SHLQ $2, R11
+borow:
+	TESTQ BX, BX
+	JLE bodone
 	XORQ AX, AX
 bo8:
 	CMPQ AX, CX
-	JGE bodone
+	JGE bonext
 	VMOVUPS (R10)(AX*4), Y0
 	VMOVUPS (SI)(AX*4), Y1
 	VFMADD231PS (R8)(AX*4), Y1, Y0
@@ -504,6 +636,12 @@ bo8:
 	VMOVUPS Y0, (DI)(AX*4)
 	ADDQ $8, AX
 	JMP bo8
+bonext:
+	ADDQ R11, DI
+	ADDQ R11, SI
+	ADDQ R11, DX
+	DECQ BX
+	JMP borow
 bodone:
 	VZEROUPPER
 	RET

@@ -273,7 +273,8 @@ func reduceFloat[T floating](th int, op backends.OpType, p reducePlan, in, out [
 	return true
 }
 
-// sum32 is ReduceSum of float32, accumulated in float64 with vector loops.
+// sum32 is ReduceSum of float32, accumulated in float64 with vector loops
+// (column sums of narrow rows in float32 blocks of rows first).
 // Rows (the innermost axes reduced, the others kept) are summed one per
 // output element. When the innermost axes are kept and wide, threads own
 // disjoint column blocks of the output and add every input row's slice of
@@ -297,6 +298,18 @@ func sum32(threads int, p reducePlan, in, out []float32) {
 				}
 			}
 		})
+		return
+	}
+	if g == 2 && p.reduced[0] && !p.reduced[1] && inner < sumColumnsMin && inner%8 == 0 && hasAVX2 {
+		// Column sums of narrow rows (the bias gradient of an NHWC layer):
+		// blocks of rows summed in float32 vector registers, the blocks'
+		// sums added in float64, as batch norm's statistics are.
+		sums := channelSums(threads, len(in)/inner, inner, func(s, _ []float32, from, to int) {
+			colSums32(&s[0], &in[from*inner], inner, to-from)
+		})
+		for i, s := range sums {
+			out[i] = float32(s[0])
+		}
 		return
 	}
 	if p.reduced[g-1] || inner < sumColumnsMin {
