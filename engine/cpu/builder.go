@@ -900,6 +900,16 @@ func (b *Builder) RNGBitGenerator(state backends.Op, shape shapes.Shape) (backen
 type bnAttr struct {
 	epsilon float32
 	axis    int
+	// Neighbours folded into the op (foldIntoBatchNorm), as input indices,
+	// 0 for none: bias, a per-feature bias that was added to the operand
+	// (BatchNormForTraining adds it to the mean it reports,
+	// BatchNormGradient subtracts it from the mean it is given); mask, a
+	// ReLU mask through which BatchNormGradient reads its output gradient
+	// (dy = mask ? g : 0).
+	bias, mask int
+	// sumDx marks a BatchNormGradient with a fourth output: Σ dx per
+	// feature.
+	sumDx bool
 }
 
 // BatchNormForTraining implements backends.Builder: it normalizes with the
@@ -913,7 +923,7 @@ func (b *Builder) BatchNormForTraining(operand, scale, offset backends.Op, epsil
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	n := b.add(backends.OpTypeBatchNormForTraining, bnAttr{epsilon, axis}, in, in[0].shape, feat, feat)
+	n := b.add(backends.OpTypeBatchNormForTraining, bnAttr{epsilon: epsilon, axis: axis}, in, in[0].shape, feat, feat)
 	return n.outs[0], n.outs[1], n.outs[2], nil
 }
 
@@ -932,7 +942,7 @@ func (b *Builder) BatchNormGradient(operand, scale, mean, variance, gradOutput b
 	if !in[4].shape.Equal(in[0].shape) {
 		return nil, nil, nil, fmt.Errorf("BatchNormGradient: gradient %s does not match operand %s", in[4].shape, in[0].shape)
 	}
-	n := b.add(backends.OpTypeBatchNormGradient, bnAttr{epsilon, axis}, in, in[0].shape, feat, feat)
+	n := b.add(backends.OpTypeBatchNormGradient, bnAttr{epsilon: epsilon, axis: axis}, in, in[0].shape, feat, feat)
 	return n.outs[0], n.outs[1], n.outs[2], nil
 }
 

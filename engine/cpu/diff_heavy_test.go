@@ -89,6 +89,27 @@ func TestConv(t *testing.T) {
 	})
 }
 
+// TestBatchNormFolds compares a convolution block's batch norm with the
+// neighbours foldIntoBatchNorm folds into it (the bias added before it, the
+// ReLU mask of its output gradient, the bias gradient) with SimpleGo, for
+// channel counts on and off the vector loops and row counts over several
+// blocks.
+func TestBatchNormFolds(t *testing.T) {
+	block := func(xs []*graph.Node) []*graph.Node {
+		c := xs[0].Shape().Dimensions[xs[0].Rank()-1]
+		v := graph.Add(xs[0], graph.Reshape(xs[1], 1, 1, 1, c))
+		y, mean, variance := graph.InternalBatchNormForTraining(v, xs[2], xs[3], 1e-5, -1)
+		zero := graph.ZerosLike(y)
+		r := graph.Where(graph.GreaterThan(y, zero), y, zero)
+		return append([]*graph.Node{mean, variance}, gradOf(r, xs)...)
+	}
+	runDiff(t, []diffCase{
+		{name: "16 channels", fn: block, inputs: []input{f32(4, 3, 5, 16), f32(16), f32(16), f32(16)}, tol: 1e-4},
+		{name: "5 channels", fn: block, inputs: []input{f32(3, 4, 2, 5), f32(5), f32(5), f32(5)}, tol: 1e-4},
+		{name: "24 channels, 189 rows", fn: block, inputs: []input{f32(3, 7, 9, 24), f32(24), f32(24), f32(24)}, tol: 1e-4},
+	})
+}
+
 func TestPoolingGatherRandom(t *testing.T) {
 	maxPool := func(xs []*graph.Node) *graph.Node {
 		return graph.MaxPool(xs[0]).Window(2).Strides(2).NoPadding().Done()

@@ -53,6 +53,7 @@ func (b *Builder) Compile(outputs []backends.Op, shardings []*backends.ShardingS
 	b.compiled = true
 	scalarOperands(b.nodes)
 	scatterIntoAddends(b.nodes, outs)
+	foldIntoBatchNorm(b.nodes, outs)
 	e := &Executable{backend: b.backend, name: b.name, params: b.params, outputs: outs, consts: map[int]*Buffer{}}
 
 	// Mark the nodes the outputs need.

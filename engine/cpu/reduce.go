@@ -304,8 +304,8 @@ func sum32(threads int, p reducePlan, in, out []float32) {
 		// Column sums of narrow rows (the bias gradient of an NHWC layer):
 		// blocks of rows summed in float32 vector registers, the blocks'
 		// sums added in float64, as batch norm's statistics are.
-		sums := channelSums(threads, len(in)/inner, inner, func(s, _ []float32, from, to int) {
-			colSums32(&s[0], &in[from*inner], inner, to-from)
+		sums := channelSums(threads, len(in)/inner, inner, 0, func(s, _, _ []float32, from, to int) {
+			colSums(s, in[from*inner:to*inner], inner)
 		})
 		for i, s := range sums {
 			out[i] = float32(s[0])
