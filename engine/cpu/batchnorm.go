@@ -121,8 +121,35 @@ func bnTraining[T floating](x *execution, n *node, a bnAttr, xs, scale, offset, 
 		add[ch] = T(float64(offset[ch]) - m*k)
 	}
 	o := out.flat.([]T)
+	if a.relu {
+		// Folded ReLU (channels last): o = max(y, 0), m = y > 0.
+		maskBuf := x.alloc(n.outs[3].shape)
+		m := maskBuf.flat.([]bool)
+		parallelFor(x.b.threads, outer, max(1, elementGrain/c), func(from, to int) {
+			affineReLU(o[from*c:to*c], m[from*c:to*c], xs[from*c:to*c], mul, add, c)
+		})
+		return []*Buffer{out, mean, variance, maskBuf}, nil
+	}
 	affine(x.b.threads, o, xs, mul, add, outer, c, inner)
 	return []*Buffer{out, mean, variance}, nil
+}
+
+// affineReLU writes y = x·mul[ch] + add[ch] over whole rows of c channels
+// as o = y where y > 0, else 0 (also for NaN), and m = y > 0.
+func affineReLU[T floating](o []T, m []bool, xs, mul, add []T, c int) {
+	if o32, ok := any(o).([]float32); ok && hasAVX2 && c%8 == 0 && len(o) > 0 {
+		affineReLU32(&o32[0], &m[0], &any(xs).([]float32)[0], &any(mul).([]float32)[0], &any(add).([]float32)[0], c, len(o)/c)
+		return
+	}
+	for i := range o {
+		ch := i % c
+		y := xs[i]*mul[ch] + add[ch]
+		m[i] = y > 0
+		o[i] = 0
+		if m[i] {
+			o[i] = y
+		}
+	}
 }
 
 // affine writes o = x·mul[ch] + add[ch] per channel.

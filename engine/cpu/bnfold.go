@@ -20,12 +20,16 @@ import (
 //     whatever else reads it (nothing, in a network).
 //   - BatchNormGradient(…, Where(mask, g, 0)), where only the gradient op
 //     reads the Where, takes g and the mask and applies it as it reads g.
+//   - A ReLU of the normalized output, Where(y > 0, y, 0), with nothing
+//     else reading y, is computed as the output is written: the op then
+//     outputs the ReLU and, as a fourth output, its mask y > 0.
 //   - ReduceSum(dx) over every axis but the feature axis, of a
 //     BatchNormGradient's operand gradient (the bias gradient of the layer
 //     before), becomes a fourth output of the gradient op, summed while dx
 //     is written.
 //
-// Results agree with the unfolded ops up to float32 rounding. It runs
+// Results agree with the unfolded ops up to float32 rounding (the ReLU
+// exactly). It runs
 // after scalarOperands, which leaves the bias a [1, …, C] operand and the
 // Where's zero a scalar.
 func foldIntoBatchNorm(nodes []*node, outs []*value) {
@@ -41,6 +45,7 @@ func foldIntoBatchNorm(nodes []*node, outs []*value) {
 	for _, n := range nodes {
 		if n.op == backends.OpTypeBatchNormForTraining && foldable(n) {
 			foldBias(n, nodes)
+			foldReLU(n, nodes, outs)
 		}
 	}
 	for _, n := range nodes {
@@ -147,19 +152,61 @@ func foldBiasGradient(g *node, nodes []*node, outs []*value) {
 		g.outs = append(g.outs, sum)
 		a.sumDx = true
 		g.attr = a
-		old := r.outs[0]
-		for _, n := range nodes {
-			for i, in := range n.inputs {
-				if in == old {
-					n.inputs[i] = sum
-				}
-			}
-		}
-		for i, o := range outs {
-			if o == old {
-				outs[i] = sum
-			}
-		}
+		redirect(nodes, outs, r.outs[0], sum)
 		return
+	}
+}
+
+// foldReLU lets BatchNormForTraining bn output ReLU(y) and the mask y > 0
+// in place of y when y's only readers are a GreaterThan(y, 0) and a
+// Where(that, y, 0) (nn.ReLU), and points their readers at bn's outputs.
+func foldReLU(bn *node, nodes []*node, outs []*value) {
+	y := bn.outs[0]
+	if slices.Contains(outs, y) {
+		return
+	}
+	var gt, where *node
+	for _, n := range nodes {
+		for _, in := range n.inputs {
+			if in != y {
+				continue
+			}
+			switch {
+			case n.op == backends.OpTypeGreaterThan && gt == nil && n.inputs[0] == y && isZeroConstant(n.inputs[1]):
+				gt = n
+			case n.op == backends.OpTypeWhere && where == nil && n.inputs[1] == y && isZeroConstant(n.inputs[2]):
+				where = n
+			default:
+				return
+			}
+			break
+		}
+	}
+	if gt == nil || where == nil || where.inputs[0] != gt.outs[0] {
+		return
+	}
+	mask := &value{node: bn, idx: len(bn.outs), shape: gt.outs[0].shape}
+	bn.outs = append(bn.outs, mask)
+	a := bn.attr.(bnAttr)
+	a.relu = true
+	bn.attr = a
+	redirect(nodes, outs, where.outs[0], y)
+	redirect(nodes, outs, gt.outs[0], mask)
+}
+
+// redirect points every reader of value old (nodes' inputs and graph
+// outputs) at value v.
+func redirect(nodes []*node, outs []*value, old, v *value) {
+	for _, n := range nodes {
+		for i, in := range n.inputs {
+			if in == old {
+				n.inputs[i] = v
+			}
+		}
+	}
+	for i, o := range outs {
+		if o == old {
+			outs[i] = v
+		}
 	}
 }

@@ -27,22 +27,25 @@ func TestBatchNormFoldPlan(t *testing.T) {
 	const c = 8
 	tests := []struct {
 		name string
-		// biasReaders: other readers of the biased operand; maskReaders:
-		// other readers of the masked gradient; dtype, axis of the op.
-		biasReaders, maskReaders bool
-		dtype                    dtypes.DType
-		axis                     int
-		want                     []backends.OpType // the steps' ops, in order (a lone float32 Add runs as a fused step)
+		// Other readers of the biased operand, of the masked gradient and
+		// of the normalized output; the op's dtype and feature axis.
+		biasReaders, maskReaders, yReaders bool
+		dtype                              dtypes.DType
+		axis                               int
+		want                               []backends.OpType // the steps' ops, in order (a lone float32 Add runs as a fused step)
 	}{
-		{"all folded", false, false, dtypes.Float32, 3, []backends.OpType{backends.OpTypeBatchNormForTraining, backends.OpTypeBatchNormGradient}},
-		{"biased operand read elsewhere", true, false, dtypes.Float32, 3,
+		{"all folded", false, false, false, dtypes.Float32, 3, []backends.OpType{backends.OpTypeBatchNormForTraining, backends.OpTypeBatchNormGradient}},
+		{"biased operand read elsewhere", true, false, false, dtypes.Float32, 3,
 			[]backends.OpType{opFused, backends.OpTypeBatchNormForTraining, backends.OpTypeBatchNormGradient}},
-		{"masked gradient read elsewhere", false, true, dtypes.Float32, 3,
+		{"masked gradient read elsewhere", false, true, false, dtypes.Float32, 3,
 			[]backends.OpType{backends.OpTypeBatchNormForTraining, backends.OpTypeWhere, backends.OpTypeBatchNormGradient}},
-		{"channels first", false, false, dtypes.Float32, 1,
-			[]backends.OpType{opFused, backends.OpTypeBatchNormForTraining, backends.OpTypeWhere, backends.OpTypeBatchNormGradient, backends.OpTypeReduceSum}},
-		{"float64", false, false, dtypes.Float64, 3,
-			[]backends.OpType{backends.OpTypeAdd, backends.OpTypeBatchNormForTraining, backends.OpTypeWhere, backends.OpTypeBatchNormGradient, backends.OpTypeReduceSum}},
+		{"channels first", false, false, false, dtypes.Float32, 1, // the bias Add; the ReLU and its gradient's Where fused
+			[]backends.OpType{opFused, backends.OpTypeBatchNormForTraining, opFused, backends.OpTypeBatchNormGradient, backends.OpTypeReduceSum}},
+		{"normalized output read elsewhere", false, false, true, dtypes.Float32, 3,
+			[]backends.OpType{backends.OpTypeBatchNormForTraining, opFused, backends.OpTypeBatchNormGradient}},
+		{"float64", false, false, false, dtypes.Float64, 3,
+			[]backends.OpType{backends.OpTypeAdd, backends.OpTypeBatchNormForTraining, backends.OpTypeGreaterThan, backends.OpTypeWhere,
+				backends.OpTypeWhere, backends.OpTypeBatchNormGradient, backends.OpTypeReduceSum}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,7 +57,6 @@ func TestBatchNormFoldPlan(t *testing.T) {
 			reduced := slices.DeleteFunc([]int{0, 1, 2, 3}, func(a int) bool { return a == tc.axis })
 			x := must(bld.Parameter("x", shapes.Make(tc.dtype, dims...), nil))
 			g := must(bld.Parameter("g", shapes.Make(tc.dtype, dims...), nil))
-			mask := must(bld.Parameter("mask", shapes.Make(dtypes.Bool, dims...), nil))
 			bias := must(bld.Parameter("bias", shapes.Make(tc.dtype, bdims...), nil))
 			scale := must(bld.Parameter("scale", shapes.Make(tc.dtype, c), nil))
 			offset := must(bld.Parameter("offset", shapes.Make(tc.dtype, c), nil))
@@ -67,15 +69,20 @@ func TestBatchNormFoldPlan(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			mask := must(bld.GreaterThan(y, zero))
+			r := must(bld.Where(mask, y, zero))
 			dy := must(bld.Where(mask, g, zero))
 			dx, ds, do, err := bld.BatchNormGradient(v, scale, mean, variance, dy, 1e-5, tc.axis)
 			if err != nil {
 				t.Fatal(err)
 			}
 			db := must(bld.ReduceSum(dx, reduced...))
-			outs := []backends.Op{y, mean, dx, ds, do, db}
+			outs := []backends.Op{r, mean, dx, ds, do, db}
 			if tc.biasReaders {
 				outs = append(outs, v)
+			}
+			if tc.yReaders {
+				outs = append(outs, y)
 			}
 			if tc.maskReaders {
 				outs = append(outs, dy)

@@ -910,6 +910,9 @@ type bnAttr struct {
 	// sumDx marks a BatchNormGradient with a fourth output: Σ dx per
 	// feature.
 	sumDx bool
+	// relu marks a BatchNormForTraining whose first output is ReLU(y) and
+	// whose fourth is the mask y > 0.
+	relu bool
 }
 
 // BatchNormForTraining implements backends.Builder: it normalizes with the

@@ -24,6 +24,9 @@ func colSums32(s, x *float32, c, rows int)
 func affine32(o, x, mul, add *float32, c, rows int)
 
 //go:noescape
+func affineReLU32(o *float32, m *bool, x, mul, add *float32, c, rows int)
+
+//go:noescape
 func bnGradSums32(s0, s1, dy, x, mean, inv *float32, c, rows int)
 
 //go:noescape

@@ -538,6 +538,49 @@ afdone:
 	VZEROUPPER
 	RET
 
+// func affineReLU32(o *float32, m *bool, x, mul, add *float32, c, rows int)
+// y = x·mul + add over rows consecutive rows of c channels (c a multiple of
+// 8); o = y where y > 0 else 0 (also for NaN), m = y > 0, as reluMask32.
+TEXT ·affineReLU32(SB), NOSPLIT, $0-56
+	MOVQ o+0(FP), DI
+	MOVQ m+8(FP), R10
+	MOVQ x+16(FP), SI
+	MOVQ mul+24(FP), DX
+	MOVQ add+32(FP), R8
+	MOVQ c+40(FP), CX
+	MOVQ rows+48(FP), BX
+	LEAQ maskBytes<>(SB), R9
+	VXORPS Y7, Y7, Y7
+	MOVQ CX, R11
+	SHLQ $2, R11
+arrow:
+	TESTQ BX, BX
+	JLE ardone
+	XORQ AX, AX
+ar8:
+	CMPQ AX, CX
+	JGE arnext
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS (R8)(AX*4), Y1
+	VFMADD231PS (DX)(AX*4), Y0, Y1
+	VCMPPS $0x1e, Y7, Y1, Y2
+	VANDPS Y2, Y1, Y3
+	VMOVUPS Y3, (DI)(AX*4)
+	VMOVMSKPS Y2, R12
+	MOVQ (R9)(R12*8), R12
+	MOVQ R12, (R10)(AX*1)
+	ADDQ $8, AX
+	JMP ar8
+arnext:
+	ADDQ R11, SI
+	ADDQ R11, DI
+	ADDQ CX, R10
+	DECQ BX
+	JMP arrow
+ardone:
+	VZEROUPPER
+	RET
+
 // func bnGradSums32(s0, s1, dy, x, mean, inv *float32, c, rows int)
 // Over rows consecutive rows of c channels (c a multiple of 8): s0 += Σ dy;
 // s1 += Σ dy·(x − mean)·inv, each block of 8 channels summed in registers,
