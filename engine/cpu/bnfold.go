@@ -33,6 +33,9 @@ import (
 // after scalarOperands, which leaves the bias a [1, …, C] operand and the
 // Where's zero a scalar.
 func foldIntoBatchNorm(nodes []*node, outs []*value) {
+	// Only the nodes the outputs need count as readers (autodiff leaves
+	// dead branches, such as the gradient of a Where's zero operand).
+	nodes = liveNodes(nodes, outs)
 	reads := map[*value]int{}
 	for _, n := range nodes {
 		for _, in := range n.inputs {
@@ -209,4 +212,23 @@ func redirect(nodes []*node, outs []*value, old, v *value) {
 			outs[i] = v
 		}
 	}
+}
+
+// liveNodes returns the nodes that outs depend on, in order.
+func liveNodes(nodes []*node, outs []*value) []*node {
+	live := map[*node]bool{}
+	var mark func(n *node)
+	mark = func(n *node) {
+		if live[n] {
+			return
+		}
+		live[n] = true
+		for _, in := range n.inputs {
+			mark(in.node)
+		}
+	}
+	for _, o := range outs {
+		mark(o.node)
+	}
+	return slices.DeleteFunc(slices.Clone(nodes), func(n *node) bool { return !live[n] })
 }

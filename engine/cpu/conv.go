@@ -1054,12 +1054,27 @@ func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 				}
 			}
 			img := n * imgLen
+			rowPtr := func(r int) *float32 {
+				r = min(r, rows-1)
+				s, ci := r/chans, r%chans
+				return &xp[img+(s/kw)*rowLen+(s%kw)*chans+ci]
+			}
 			for r0 := 0; r0 < rows; r0 += mr {
 				nrows := min(mr, rows-r0)
+				if r0+mr < rows && tl.kern.pairs(nr, panels[0].w) {
+					// Two tiles per call (narrow panels).
+					var pp pairPtrs
+					for i := range 2 * mr {
+						pp[i] = rowPtr(r0 + i)
+					}
+					for j, pc := range panels {
+						tl.runPair(q, &pp, chans*4, bpack[j*q*nr:], acc[r0*cout+pc.c0:], cout, min(2*mr, rows-r0), pc.w, true)
+					}
+					r0 += mr
+					continue
+				}
 				for i := range mr {
-					r := min(r0+i, rows-1)
-					s, ci := r/chans, r%chans
-					ptrs[i] = &xp[img+(s/kw)*rowLen+(s%kw)*chans+ci]
+					ptrs[i] = rowPtr(r0 + i)
 				}
 				for j, pc := range panels {
 					tl.run(q, &ptrs, chans*4, bpack[j*q*nr:], acc[r0*cout+pc.c0:], cout, nrows, pc.w, true)

@@ -77,6 +77,9 @@ func TestConv(t *testing.T) {
 		{name: "3x3 stride 2 gradients, 16 → 24 channels (input-dilated input gradient)", fn: withGrads(conv(2, true)), inputs: []input{f32(2, 9, 8, 16), f32(3, 3, 16, 24)}, tol: 1e-4},
 		{name: "1x1 stride 2 gradients (shortcut)", fn: withGrads(conv(2, false)), inputs: []input{f32(2, 8, 7, 8), f32(1, 1, 8, 16)}, tol: 1e-4},
 		{name: "long reduction (per-thread private kernel gradient)", fn: withGrads(conv(1, true)), inputs: []input{f32(4, 16, 16, 8), f32(3, 3, 8, 10)}, tol: 1e-4},
+		{name: "kernel gradient in paired tiles, 6 → 32 channels", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 9, 10, 6), f32(3, 3, 6, 32)}, tol: 1e-4},
+		{name: "kernel gradient in paired tiles, 12 → 64 channels", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 8, 9, 12), f32(3, 3, 12, 64)}, tol: 1e-4},
+		{name: "kernel gradient in paired tiles, 7 → 8 channels", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 8, 9, 7), f32(3, 3, 7, 8)}, tol: 1e-4},
 		{name: "one input channel", fn: withGrads(conv(1, true)), inputs: []input{f32(3, 6, 9, 1), f32(3, 3, 1, 7)}, tol: 1e-4},
 		{name: "two input channels valid", fn: withGrads(conv(1, false)), inputs: []input{f32(2, 7, 6, 2), f32(3, 3, 2, 30)}, tol: 1e-4},
 		{name: "one input channel, 16 outputs, rows of 19 (direct taps)", fn: withGrads(conv(1, true)), inputs: []input{f32(3, 5, 19, 1), f32(3, 3, 1, 16)}, tol: 1e-4},
@@ -91,9 +94,10 @@ func TestConv(t *testing.T) {
 
 // TestBatchNormFolds compares a convolution block's batch norm with the
 // neighbours foldIntoBatchNorm folds into it (the bias added before it, the
-// ReLU mask of its output gradient, the bias gradient) with SimpleGo, for
-// channel counts on and off the vector loops and row counts over several
-// blocks.
+// ReLU after it and the ReLU mask of its output gradient, the bias
+// gradient), with and without a max pool after it, with SimpleGo, for
+// channel counts on and off the vector loops, row counts over several
+// blocks, and ties in the pool windows.
 func TestBatchNormFolds(t *testing.T) {
 	block := func(xs []*graph.Node) []*graph.Node {
 		c := xs[0].Shape().Dimensions[xs[0].Rank()-1]
@@ -103,7 +107,27 @@ func TestBatchNormFolds(t *testing.T) {
 		r := graph.Where(graph.GreaterThan(y, zero), y, zero)
 		return append([]*graph.Node{mean, variance}, gradOf(r, xs)...)
 	}
+	pooled := func(xs []*graph.Node) []*graph.Node {
+		c := xs[0].Shape().Dimensions[xs[0].Rank()-1]
+		v := graph.Add(xs[0], graph.Reshape(xs[1], 1, 1, 1, c))
+		y, _, _ := graph.InternalBatchNormForTraining(v, xs[2], xs[3], 1e-5, -1)
+		zero := graph.ZerosLike(y)
+		r := graph.Where(graph.GreaterThan(y, zero), y, zero)
+		return gradOf(graph.MaxPool(r).Window(2).Strides(2).NoPadding().Done(), xs)
+	}
+	// Ties in the pool windows (equal maxima, and ReLU zeros) from inputs
+	// rounded to a few values.
+	ties := func(xs []*graph.Node) []*graph.Node {
+		ys := append([]*graph.Node{graph.Round(xs[0])}, xs[1:]...)
+		return pooled(ys)
+	}
 	runDiff(t, []diffCase{
+		{name: "pooled, 16 channels", fn: pooled, inputs: []input{f32(4, 4, 6, 16), f32(16), f32(16), f32(16)}, tol: 1e-4},
+		{name: "pooled, 5 channels", fn: pooled, inputs: []input{f32(2, 4, 6, 5), f32(5), f32(5), f32(5)}, tol: 1e-4},
+		{name: "pooled, 24 channels, rows 8 wide", fn: pooled, inputs: []input{f32(3, 6, 8, 24), f32(24), f32(24), f32(24)}, tol: 1e-4},
+		{name: "pooled, rows 40 wide", fn: pooled, inputs: []input{f32(2, 2, 40, 8), f32(8), f32(8), f32(8)}, tol: 1e-4},
+		{name: "pooled, odd height", fn: pooled, inputs: []input{f32(2, 5, 6, 8), f32(8), f32(8), f32(8)}, tol: 1e-4},
+		{name: "pooled, ties", fn: ties, inputs: []input{f32(2, 4, 4, 8), f32(8), f32(8), f32(8)}, tol: 1e-4},
 		{name: "16 channels", fn: block, inputs: []input{f32(4, 3, 5, 16), f32(16), f32(16), f32(16)}, tol: 1e-4},
 		{name: "5 channels", fn: block, inputs: []input{f32(3, 4, 2, 5), f32(5), f32(5), f32(5)}, tol: 1e-4},
 		{name: "24 channels, 189 rows", fn: block, inputs: []input{f32(3, 7, 9, 24), f32(24), f32(24), f32(24)}, tol: 1e-4},
