@@ -256,7 +256,8 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	rowAxes, rowDims := outputRowAxes(g)
 	tiles := (rows + mr - 1) / mr
 	chunkTiles := max(1, rowChunk/mr)
-	parallelFor(x.b.threads, tiles, 1, func(from, to int) {
+	// work runs tiles [from, to) against panels [pFrom, pTo).
+	work := func(from, to, pFrom, pTo int) {
 		t := newTile(x.b.kernel, nr)
 		ptrs := make([]rowPtrs, chunkTiles*nSeg)
 		var apack []float32
@@ -305,8 +306,8 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 						packRows(apack[(ti-c0)*mr*kBlock:], &ptrs, (ti-c0)*nSeg, blk, &zero[0])
 					}
 				}
-				for j, pc := range panels {
-					col0, cols := pc.c0, pc.w
+				for j := pFrom; j < pTo; j++ {
+					col0, cols := panels[j].c0, panels[j].w
 					pan := packBuf[j*k*nr : (j+1)*k*nr]
 					for ti := c0; ti < c1; ti++ {
 						r0 := ti * mr
@@ -343,7 +344,15 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 				}
 			}
 		}
-	})
+	}
+	// With fewer rows than one chunk per thread (a dense layer on a small
+	// batch), the threads split the output panels instead, so that each
+	// reads only its part of the packed kernel.
+	if tiles <= chunkTiles*x.b.threads && len(panels) >= 2*x.b.threads {
+		parallelFor(x.b.threads, len(panels), 1, func(pFrom, pTo int) { work(0, tiles, pFrom, pTo) })
+		return
+	}
+	parallelFor(x.b.threads, tiles, 1, func(from, to int) { work(from, to, 0, len(panels)) })
 }
 
 // minPaddedChannels is the fewest input channels convPadded takes: with

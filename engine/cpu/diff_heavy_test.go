@@ -73,6 +73,7 @@ func TestConv(t *testing.T) {
 		{name: "Winograd 72 → 64 channels valid, gradients", fn: withGrads(conv(1, false)), inputs: []input{f32(1, 8, 6, 72), f32(3, 3, 72, 64)}, tol: 1e-4},
 		{name: "packed rows (256 channels)", fn: withGrads(conv(1, true)), inputs: []input{f32(2, 4, 5, 256), f32(3, 3, 256, 20)}, tol: 1e-4},
 		{name: "packed rows (300 channels) stride 2", fn: withGrads(conv(2, true)), inputs: []input{f32(2, 5, 5, 300), f32(3, 3, 300, 17)}, tol: 1e-4},
+		{name: "1x1, 300 → 200 channels on few rows (threads split the panels)", fn: withGrads(conv(1, false)), inputs: []input{f32(2, 2, 2, 300), f32(1, 1, 300, 200)}, tol: 1e-4},
 		{name: "1x1 with 520 channels", fn: withGrads(conv(1, false)), inputs: []input{f32(3, 2, 2, 520), f32(1, 1, 520, 33)}, tol: 1e-4},
 		{name: "3x3 stride 2 gradients, 16 → 24 channels (input-dilated input gradient)", fn: withGrads(conv(2, true)), inputs: []input{f32(2, 9, 8, 16), f32(3, 3, 16, 24)}, tol: 1e-4},
 		{name: "1x1 stride 2 gradients (shortcut)", fn: withGrads(conv(2, false)), inputs: []input{f32(2, 8, 7, 8), f32(1, 1, 8, 16)}, tol: 1e-4},
