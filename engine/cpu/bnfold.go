@@ -36,15 +36,7 @@ func foldIntoBatchNorm(nodes []*node, outs []*value) {
 	// Only the nodes the outputs need count as readers (autodiff leaves
 	// dead branches, such as the gradient of a Where's zero operand).
 	nodes = liveNodes(nodes, outs)
-	reads := map[*value]int{}
-	for _, n := range nodes {
-		for _, in := range n.inputs {
-			reads[in]++
-		}
-	}
-	for _, o := range outs {
-		reads[o]++
-	}
+	reads := readCounts(nodes, outs)
 	for _, n := range nodes {
 		if n.op == backends.OpTypeBatchNormForTraining && foldable(n) {
 			foldBias(n, nodes)

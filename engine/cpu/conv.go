@@ -1093,6 +1093,12 @@ func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 		x.b.pool.put(dtypeFloat32, bpack)
 		private[t] = acc
 	})
+	mergeParts(x, out, private)
+}
+
+// mergeParts writes to out the sum, in part order, of the parts' private
+// (pooled) outputs of a split reduction, and returns them to the pool.
+func mergeParts(x *execution, out []float32, private [][]float32) {
 	copy(out, private[0])
 	for _, p := range private[1:] {
 		addVV(out, out, p)

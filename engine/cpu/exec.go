@@ -221,15 +221,7 @@ func scalarOperands(nodes []*node) {
 // additions are reassociated: b + (0 + u₁ + u₂) becomes b + u₁ + u₂.
 // It runs after scalarOperands, which leaves the scatter's zeros a scalar.
 func scatterIntoAddends(nodes []*node, outs []*value) {
-	reads := map[*value]int{}
-	for _, n := range nodes {
-		for _, in := range n.inputs {
-			reads[in]++
-		}
-	}
-	for _, o := range outs {
-		reads[o]++
-	}
+	reads := readCounts(nodes, outs)
 	for _, n := range nodes {
 		if n.op != backends.OpTypeAdd {
 			continue
@@ -247,6 +239,20 @@ func scatterIntoAddends(nodes []*node, outs []*value) {
 			break
 		}
 	}
+}
+
+// readCounts counts the reads of each value by nodes and as a graph output.
+func readCounts(nodes []*node, outs []*value) map[*value]int {
+	reads := map[*value]int{}
+	for _, n := range nodes {
+		for _, in := range n.inputs {
+			reads[in]++
+		}
+	}
+	for _, o := range outs {
+		reads[o]++
+	}
+	return reads
 }
 
 // expandsOnes reports whether BroadcastInDim(in, axes) to out only expands

@@ -114,13 +114,7 @@ func convGradTaps(x *execution, g *convGeom, in, ker, out []float32) {
 		}
 		private[t] = acc
 	})
-	copy(out, private[0])
-	for _, p := range private[1:] {
-		addVV(out, out, p)
-	}
-	for _, p := range private {
-		x.b.pool.put(dtypeFloat32, p)
-	}
+	mergeParts(x, out, private)
 }
 
 // tapsRowGo is the portable row loop of convTaps: out[p·c + co] =
