@@ -112,10 +112,11 @@ func bnTraining[T floating](x *execution, n *node, a bnAttr, xs, scale, offset, 
 		ms := sums[ch][0] / count // mean of the shifted values
 		v := max(sums[ch][1]/count-ms*ms, 0)
 		m := ms + float64(shift[ch])
-		mf[ch], vf[ch] = T(m), T(v)
+		reported := m // the mean of the operand before the folded bias was taken out
 		if bias != nil {
-			mf[ch] = T(m + float64(bias[ch]))
+			reported += float64(bias[ch])
 		}
+		mf[ch], vf[ch] = T(reported), T(v)
 		k := float64(scale[ch]) / math.Sqrt(v+float64(a.epsilon))
 		mul[ch] = T(k)
 		add[ch] = T(float64(offset[ch]) - m*k)

@@ -8,8 +8,9 @@ import (
 )
 
 // foldIntoBatchNorm folds the memory-bound neighbours of a channels-last
-// float32 batch norm (a convolution's bias, the ReLU mask of the output
-// gradient, the bias gradient) into the batch-norm ops, so that the
+// float32 batch norm (a convolution's bias, the ReLU after it, the ReLU
+// mask of the output gradient, the bias gradient) into the batch-norm ops,
+// so that the
 // tensors between them are never written and read again:
 //
 //   - BatchNormForTraining(Add(x, b)) with b a per-feature bias becomes
@@ -29,9 +30,8 @@ import (
 //     is written.
 //
 // Results agree with the unfolded ops up to float32 rounding (the ReLU
-// exactly). It runs
-// after scalarOperands, which leaves the bias a [1, …, C] operand and the
-// Where's zero a scalar.
+// exactly). It runs after scalarOperands, which leaves the bias a
+// [1, …, C] operand and the Where's zero a scalar.
 func foldIntoBatchNorm(nodes []*node, outs []*value) {
 	// Only the nodes the outputs need count as readers (autodiff leaves
 	// dead branches, such as the gradient of a Where's zero operand).

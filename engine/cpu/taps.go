@@ -61,13 +61,10 @@ func convTaps(x *execution, g *convGeom, in, ker, out []float32) {
 	xp, hp, wp := padImages(x, g, in, g.batch, g.inB, cin, 0)
 	defer x.b.pool.put(dtypeFloat32, xp)
 	offs := tapOffsets(g.kOff, wp, cin)
-	// The kernel as rows of output channels, one per tap.
+	// The kernel as rows of output channels, one per tap: one panel as
+	// wide as the layer.
 	w := make([]float32, len(offs)*cout)
-	for s, ko := range g.kerOff {
-		for ci := range cin {
-			copy(w[(s*cin+ci)*cout:(s*cin+ci+1)*cout], ker[ko+ci*g.kerI:])
-		}
-	}
+	packKernel(1, w, g, ker, len(g.kerOff), []colPanel{{0, cout}}, cout)
 	oh, ow := g.outSp[0], g.outSp[1]
 	sy, sx := g.a.strides[0], g.a.strides[1]
 	rowLen, imgLen := wp*cin, hp*wp*cin
