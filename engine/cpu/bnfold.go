@@ -10,8 +10,7 @@ import (
 // foldIntoBatchNorm folds the memory-bound neighbours of a channels-last
 // float32 batch norm (a convolution's bias, the ReLU after it, the ReLU
 // mask of the output gradient, the bias gradient) into the batch-norm ops,
-// so that the
-// tensors between them are never written and read again:
+// so that the tensors between them are never written and read again:
 //
 //   - BatchNormForTraining(Add(x, b)) with b a per-feature bias becomes
 //     BatchNormForTraining(x) reporting mean(x) + b as the mean: the
