@@ -29,6 +29,7 @@ const Name = "cpu"
 // Backend implements backends.Backend on the host CPU.
 type Backend struct {
 	threads  int
+	team     *team // runs the kernels' parallel loops on threads threads
 	pool     *pool
 	finished bool
 	profile  *profile   // nil unless the "profile" option is set
@@ -80,6 +81,8 @@ func New(config string) (*Backend, error) {
 			return nil, fmt.Errorf("backend cpu: unknown option %q (known: threads=N, profile, kernel=avx2|avx512|generic, winograd=on|off)", opt)
 		}
 	}
+	b.team = newTeam(b.threads)
+	runtime.AddCleanup(b, func(t *team) { t.close() }, b.team)
 	return b, nil
 }
 
@@ -114,6 +117,7 @@ func (b *Backend) Threads() int { return b.threads }
 func (b *Backend) Finalize() {
 	b.finished = true
 	b.pool.clear()
+	b.team.close()
 }
 
 // IsFinalized implements backends.Backend.
@@ -194,6 +198,27 @@ func (p *pool) put(dtype dtypes.DType, flat any) {
 	p.mu.Lock()
 	p.free[k] = append(p.free[k], flat)
 	p.mu.Unlock()
+}
+
+// scratch returns a pooled slice of n floats of type T (contents
+// undefined), for a kernel's working memory: a fresh allocation per call
+// would be faulted in anew each step once the runtime has handed freed
+// memory back to the kernel, which a virtual machine can make slow. Give
+// it back with putScratch.
+func scratch[T floating](p *pool, n int) []T {
+	return p.get(floatDType[T](), n).([]T)
+}
+
+// putScratch returns a slice from scratch to the pool.
+func putScratch[T floating](p *pool, s []T) { p.put(floatDType[T](), s) }
+
+// floatDType is the dtype of T.
+func floatDType[T floating]() dtypes.DType {
+	var z T
+	if _, ok := any(z).(float32); ok {
+		return dtypes.Float32
+	}
+	return dtypes.Float64
 }
 
 // newBuffer returns a buffer of the given shape from the pool.

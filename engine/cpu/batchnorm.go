@@ -19,17 +19,21 @@ const bnRowBlock = 64
 // sums of the tensor's own precision, added into float64 totals every
 // bnRowBlock rows; the parts' totals are added in order (reduceSplit). acc
 // gets a scratch slice of tmp elements of its part's own.
-func channelSums[A floating](threads, rows, c, tmp int, acc func(s0, s1, scratch []A, from, to int)) [][2]float64 {
+func channelSums[A floating](threads *team, p *pool, rows, c, tmp int, acc func(s0, s1, scratch []A, from, to int)) [][2]float64 {
 	parts, per := reduceSplit(rows, bnRowBlock)
 	partial := make([][][2]float64, parts)
 	parallelParts(threads, rows, parts, per, func(t, from, to int) {
 		sums := make([][2]float64, c)
 		s0, s1 := make([]A, c), make([]A, c)
-		scratch := make([]A, tmp)
+		var tmpRows []A
+		if tmp > 0 {
+			tmpRows = scratch[A](p, tmp)
+			defer putScratch(p, tmpRows)
+		}
 		for r := from; r < to; r += bnRowBlock {
 			clear(s0)
 			clear(s1)
-			acc(s0, s1, scratch, r, min(r+bnRowBlock, to))
+			acc(s0, s1, tmpRows, r, min(r+bnRowBlock, to))
 			for ch := range c {
 				sums[ch][0] += float64(s0[ch])
 				sums[ch][1] += float64(s1[ch])
@@ -74,7 +78,7 @@ func bnTraining[T floating](x *execution, n *node, a bnAttr, xs, scale, offset, 
 	for ch := range c {
 		shift[ch] = xs[ch*inner]
 	}
-	sums := channelSums(x.b.threads, outer, c, 0, func(s0, s1, _ []T, from, to int) {
+	sums := channelSums(x.b.team, x.b.pool, outer, c, 0, func(s0, s1, _ []T, from, to int) {
 		if s32, ok := any(s0).([]float32); ok && inner == 1 && hasAVX2 && c%8 == 0 {
 			bnSums32(&s32[0], &any(s1).([]float32)[0], &any(xs).([]float32)[from*c], &any(shift).([]float32)[0], c, to-from)
 			return
@@ -126,12 +130,12 @@ func bnTraining[T floating](x *execution, n *node, a bnAttr, xs, scale, offset, 
 		// Folded ReLU (channels last): o = max(y, 0), m = y > 0.
 		maskBuf := x.alloc(n.outs[3].shape)
 		m := maskBuf.flat.([]bool)
-		parallelFor(x.b.threads, outer, max(1, elementGrain/c), func(from, to int) {
+		parallelFor(x.b.team, outer, max(1, elementGrain/c), func(from, to int) {
 			affineReLU(o[from*c:to*c], m[from*c:to*c], xs[from*c:to*c], mul, add, c)
 		})
 		return []*Buffer{out, mean, variance, maskBuf}, nil
 	}
-	affine(x.b.threads, o, xs, mul, add, outer, c, inner)
+	affine(x.b.team, o, xs, mul, add, outer, c, inner)
 	return []*Buffer{out, mean, variance}, nil
 }
 
@@ -154,7 +158,7 @@ func affineReLU[T floating](o []T, m []bool, xs, mul, add []T, c int) {
 }
 
 // affine writes o = x·mul[ch] + add[ch] per channel.
-func affine[T floating](threads int, o, xs, mul, add []T, outer, c, inner int) {
+func affine[T floating](threads *team, o, xs, mul, add []T, outer, c, inner int) {
 	parallelFor(threads, outer, max(1, elementGrain/(c*inner)), func(from, to int) {
 		if o32, ok := any(o).([]float32); ok && inner == 1 && hasAVX2 && c%8 == 0 {
 			affine32(&o32[from*c], &any(xs).([]float32)[from*c], &any(mul).([]float32)[0], &any(add).([]float32)[0], c, to-from)
@@ -234,7 +238,7 @@ func bnGradient[T floating](x *execution, n *node, a bnAttr, xs, scale, mean, va
 	if mask != nil {
 		tmp = bnRowBlock * c
 	}
-	sums := channelSums(x.b.threads, outer, c, tmp, func(s0, s1, scratch []T, from, to int) {
+	sums := channelSums(x.b.team, x.b.pool, outer, c, tmp, func(s0, s1, scratch []T, from, to int) {
 		if inner == 1 {
 			g, xx := dyRows(scratch, from, to), xs[from*c:to*c]
 			if s32, ok := any(s0).([]float32); ok && hasAVX2 && c%8 == 0 {
@@ -281,7 +285,7 @@ func bnGradient[T floating](x *execution, n *node, a bnAttr, xs, scale, mean, va
 	if inner == 1 && (mask != nil || a.sumDx) {
 		// Blocks of rows: dy formed in scratch, dx written and, for the
 		// fourth output, summed while in cache as channelSums sums.
-		sdx := channelSums(x.b.threads, outer, c, tmp, func(s0, _, scratch []T, from, to int) {
+		sdx := channelSums(x.b.team, x.b.pool, outer, c, tmp, func(s0, _, scratch []T, from, to int) {
 			d := o[from*c : to*c]
 			bnGradRows(d, dyRows(scratch, from, to), xs[from*c:to*c], kf, af, bf, c)
 			if a.sumDx {
@@ -298,7 +302,7 @@ func bnGradient[T floating](x *execution, n *node, a bnAttr, xs, scale, mean, va
 		}
 		return res, nil
 	}
-	parallelFor(x.b.threads, outer, max(1, elementGrain/(c*inner)), func(from, to int) {
+	parallelFor(x.b.team, outer, max(1, elementGrain/(c*inner)), func(from, to int) {
 		if inner == 1 {
 			bnGradRows(o[from*c:to*c], dy[from*c:to*c], xs[from*c:to*c], kf, af, bf, c)
 			return

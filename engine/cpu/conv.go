@@ -146,10 +146,10 @@ func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 		case g.inB == 1 && g.kerO == 1 && g.outC == 1:
 			convReduceBatch(x, &g, a, k, o)
 		default:
-			convDirect(x.b.threads, &g, a, k, o)
+			convDirect(x.b.team, &g, a, k, o)
 		}
 	case []float64:
-		convDirect(x.b.threads, &g, in[0].flat.([]float64), in[1].flat.([]float64), o)
+		convDirect(x.b.team, &g, in[0].flat.([]float64), in[1].flat.([]float64), o)
 	default:
 		x.b.release(out)
 		return nil, fmt.Errorf("ConvGeneral is not implemented for %s", out.shape.DType)
@@ -158,7 +158,7 @@ func convKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 }
 
 // convDirect is the reference loop for any layout and dtype.
-func convDirect[T floating](threads int, g *convGeom, in, ker, out []T) {
+func convDirect[T floating](threads *team, g *convGeom, in, ker, out []T) {
 	outPos := product(g.outSp)
 	parallelFor(threads, g.batch*g.cout, 1, func(from, to int) {
 		opos := make([]int, g.spatial)
@@ -262,7 +262,8 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 		ptrs := make([]rowPtrs, chunkTiles*nSeg)
 		var apack []float32
 		if packA {
-			apack = make([]float32, chunkTiles*mr*kBlock)
+			apack = scratch[float32](x.b.pool, chunkTiles*mr*kBlock)
+			defer putScratch(x.b.pool, apack)
 		}
 		pos := make([]int, len(rowDims))
 		opos := make([]int, g.spatial)
@@ -349,10 +350,10 @@ func convIndirect(x *execution, g *convGeom, in, ker, out []float32) {
 	// batch), the threads split the output panels instead, so that each
 	// reads only its part of the packed kernel.
 	if tiles <= chunkTiles*x.b.threads && len(panels) >= 2*x.b.threads {
-		parallelFor(x.b.threads, len(panels), 1, func(pFrom, pTo int) { work(0, tiles, pFrom, pTo) })
+		parallelFor(x.b.team, len(panels), 1, func(pFrom, pTo int) { work(0, tiles, pFrom, pTo) })
 		return
 	}
-	parallelFor(x.b.threads, tiles, 1, func(from, to int) { work(from, to, 0, len(panels)) })
+	parallelFor(x.b.team, tiles, 1, func(from, to int) { work(from, to, 0, len(panels)) })
 }
 
 // minPaddedChannels is the fewest input channels convPadded takes: with
@@ -408,7 +409,7 @@ func convPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	rows := len(out) / cout
 	tiles := (rows + mr - 1) / mr
 	chunkTiles := max(1, rowChunk/mr)
-	parallelFor(x.b.threads, tiles, 1, func(from, to int) {
+	parallelFor(x.b.team, tiles, 1, func(from, to int) {
 		t := newTile(x.b.kernel, nr)
 		base := make([][mr]int, chunkTiles) // each tile row's offset in xp
 		walk := newRowWalker(g)
@@ -523,7 +524,7 @@ func packedKernel(x *execution, g *convGeom, ker []float32) (int, []colPanel, []
 	nr := x.b.kernel.panelWidth(g.cout)
 	panels := colPanels(g.cout, nr)
 	buf := x.b.pool.get(dtypeFloat32, len(panels)*nr*len(g.kerOff)*g.cin).([]float32)
-	packKernel(x.b.threads, buf, g, ker, len(g.kerOff), panels, nr)
+	packKernel(x.b.team, buf, g, ker, len(g.kerOff), panels, nr)
 	return nr, panels, buf
 }
 
@@ -546,7 +547,7 @@ func padImagesTo(x *execution, g *convGeom, in []float32, images, imgStride, c, 
 	rowLen := wp * c
 	xp := x.b.pool.get(dtypeFloat32, images*hp*rowLen+extra).([]float32)
 	clear(xp[images*hp*rowLen:])
-	parallelFor(x.b.threads, images*hp, 16, func(from, to int) {
+	parallelFor(x.b.team, images*hp, 16, func(from, to int) {
 		for r := from; r < to; r++ {
 			n, y := r/hp, r%hp-pt
 			dst := xp[r*rowLen : (r+1)*rowLen]
@@ -564,7 +565,7 @@ func padImagesTo(x *execution, g *convGeom, in []float32, images, imgStride, c, 
 
 // packKernel packs the kernel as B[(segment, ci), co], one nr-wide block
 // per output-channel panel.
-func packKernel(threads int, dst []float32, g *convGeom, ker []float32, nSeg int, panels []colPanel, nr int) {
+func packKernel(threads *team, dst []float32, g *convGeom, ker []float32, nSeg int, panels []colPanel, nr int) {
 	cin := g.cin
 	k := nSeg * cin
 	parallelFor(threads, len(panels), 4, func(jFrom, jTo int) {
@@ -715,13 +716,13 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 		// The first part writes into out itself, the others into pooled
 		// private outputs (each range's first block overwrites its output).
 		private := make([][]float32, parts)
-		parallelParts(x.b.threads, blocks, parts, per, func(t, from, to int) {
+		parallelParts(x.b.team, blocks, parts, per, func(t, from, to int) {
 			dst := out
 			if t > 0 {
 				dst = x.b.pool.get(dtypeFloat32, len(out)).([]float32)
 				private[t] = dst
 			}
-			convReduceBatchRange(x.b.kernel, g, in, ker, dst, 0, groups, from*kcBlock, min(to*kcBlock, K))
+			convReduceBatchRange(x, g, in, ker, dst, 0, groups, from*kcBlock, min(to*kcBlock, K))
 		})
 		for _, p := range private[1:] {
 			addVV(out, out, p)
@@ -730,11 +731,11 @@ func convReduceBatch(x *execution, g *convGeom, in, ker, out []float32) {
 		return
 	}
 	if rowsOB < 4*mr { // folded rows: split the reduction (below the private-output limit this rarely applies)
-		convReduceBatchRange(x.b.kernel, g, in, ker, out, 0, groups, 0, K)
+		convReduceBatchRange(x, g, in, ker, out, 0, groups, 0, K)
 		return
 	}
-	parallelFor(x.b.threads, groups, 1, func(gFrom, gTo int) {
-		convReduceBatchRange(x.b.kernel, g, in, ker, out, gFrom, gTo, 0, K)
+	parallelFor(x.b.team, groups, 1, func(gFrom, gTo int) {
+		convReduceBatchRange(x, g, in, ker, out, gFrom, gTo, 0, K)
 	})
 }
 
@@ -749,7 +750,8 @@ const privateOutputLimit = 1 << 18
 // With few input channels (rowsOB < mr·4) the output positions are folded
 // into the rows: one GEMM with rows (os, ob) instead of one per position,
 // so that the four-row tiles are not mostly empty.
-func convReduceBatchRange(kern kernelKind, g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom, kTo int) {
+func convReduceBatchRange(x *execution, g *convGeom, in, ker, out []float32, gFrom, gTo, kFrom, kTo int) {
+	kern := x.b.kernel
 	rowsOB := g.in[g.a.axes.InputBatch]
 	cout := g.cout
 	nKs := product(g.kerSp)
@@ -781,8 +783,10 @@ func convReduceBatchRange(kern kernelKind, g *convGeom, in, ker, out []float32, 
 		passes = 1
 	}
 	t := newTile(kern, nr)
-	bpack := make([]float32, np*kcBlock*nr)
-	apack := make([]float32, width*kcBlock)
+	bpack := scratch[float32](x.b.pool, np*kcBlock*nr)
+	defer putScratch(x.b.pool, bpack)
+	apack := scratch[float32](x.b.pool, width*kcBlock)
+	defer putScratch(x.b.pool, apack)
 	icOf := make([]int, kcBlock)
 	ksOf := make([]int, kcBlock)
 	var ptrs rowPtrs
@@ -887,7 +891,7 @@ func convSmallInput(x *execution, g *convGeom, in, ker, out []float32) {
 	defer x.b.pool.put(dtypeFloat32, packBuf)
 	rows := len(out) / cout
 	tiles := (rows + mr - 1) / mr
-	parallelFor(x.b.threads, tiles, 64, func(from, to int) {
+	parallelFor(x.b.team, tiles, 64, func(from, to int) {
 		t := newTile(x.b.kernel, nr)
 		var ptrs rowPtrs
 		panel := make([]float32, k*mr)
@@ -1039,7 +1043,7 @@ func convGradPadded(x *execution, g *convGeom, in, ker, out []float32) {
 	rows := kh * kw * chans
 	parts, per := reduceSplit(images, 1)
 	private := make([][]float32, parts)
-	parallelParts(x.b.threads, images, parts, per, func(t, from, to int) {
+	parallelParts(x.b.team, images, parts, per, func(t, from, to int) {
 		acc := x.b.pool.get(dtypeFloat32, len(out)).([]float32)
 		clear(acc)
 		bpack := x.b.pool.get(dtypeFloat32, len(panels)*q*nr).([]float32)
@@ -1151,7 +1155,7 @@ func convInputDilated(x *execution, g *convGeom, in, ker, out []float32) {
 	py, px := g.a.paddings[0][0], g.a.paddings[1][0]
 	inH, inW := g.inSp[0], g.inSp[1]
 	type tap struct{ seg, iy, kx int }
-	parallelFor(x.b.threads, g.batch*h, 1, func(from, to int) {
+	parallelFor(x.b.team, g.batch*h, 1, func(from, to int) {
 		t := newTile(x.b.kernel, nr)
 		var rowTaps, taps []tap
 		for r := from; r < to; r++ {

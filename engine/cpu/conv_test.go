@@ -166,7 +166,7 @@ func checkConv(t *testing.T, b *Backend, g *convGeom, conv func(*execution, *con
 		}
 	}
 	want := make([]float32, product(g.out))
-	convDirect(1, g, in, ker, want)
+	convDirect(newTeam(1), g, in, ker, want)
 	for _, kern := range supportedKernels() {
 		b.kernel = kern
 		for _, n := range stale {

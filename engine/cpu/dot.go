@@ -23,7 +23,7 @@ func (l dotLayout) size(axes []int) int {
 
 // gather copies the operand into a dense [batch][free][contract] (or
 // [batch][contract][free] when contractFirst) row-major array.
-func (l dotLayout) gather(threads int, src, dst any, contractFirst bool) error {
+func (l dotLayout) gather(threads *team, src, dst any, contractFirst bool) error {
 	order := slices.Concat(l.batch, l.free, l.contract)
 	if contractFirst {
 		order = slices.Concat(l.batch, l.contract, l.free)
@@ -70,11 +70,11 @@ func dotKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	case []float32:
 		return []*Buffer{out}, dotF32(x, L, R, in[0].flat.([]float32), in[1].flat.([]float32), o, batch, m, k, nn)
 	case []float64:
-		return []*Buffer{out}, dotNaive(x.b.threads, L, R, in[0].flat.([]float64), in[1].flat.([]float64), o, batch, m, k, nn)
+		return []*Buffer{out}, dotNaive(x.b.team, L, R, in[0].flat.([]float64), in[1].flat.([]float64), o, batch, m, k, nn)
 	case []int32:
-		return []*Buffer{out}, dotNaive(x.b.threads, L, R, in[0].flat.([]int32), in[1].flat.([]int32), o, batch, m, k, nn)
+		return []*Buffer{out}, dotNaive(x.b.team, L, R, in[0].flat.([]int32), in[1].flat.([]int32), o, batch, m, k, nn)
 	case []int64:
-		return []*Buffer{out}, dotNaive(x.b.threads, L, R, in[0].flat.([]int64), in[1].flat.([]int64), o, batch, m, k, nn)
+		return []*Buffer{out}, dotNaive(x.b.team, L, R, in[0].flat.([]int64), in[1].flat.([]int64), o, batch, m, k, nn)
 	}
 	x.b.release(out)
 	return nil, fmt.Errorf("DotGeneral is not implemented for %s", ls.DType)
@@ -84,7 +84,7 @@ func dotKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 // row-major [m][k] (copied if its axes are not in that order); the right
 // operand is packed straight from its strides.
 func dotF32(x *execution, L, R dotLayout, a, b, o []float32, batch, m, k, nn int) error {
-	th := x.b.threads
+	th := x.b.team
 	lhs := a
 	if !isIdentity(slices.Concat(L.batch, L.free, L.contract)) {
 		tmp := x.b.pool.get(dtypeFloat32, batch*m*k).([]float32)
@@ -125,7 +125,7 @@ func dotF32(x *execution, L, R dotLayout, a, b, o []float32, batch, m, k, nn int
 }
 
 // dotNaive is the reference contraction for the other dtypes.
-func dotNaive[T number](threads int, L, R dotLayout, a, b, o []T, batch, m, k, nn int) error {
+func dotNaive[T number](threads *team, L, R dotLayout, a, b, o []T, batch, m, k, nn int) error {
 	la := make([]T, batch*m*k)
 	if err := L.gather(threads, a, la, false); err != nil {
 		return err

@@ -340,7 +340,7 @@ func operandDims(s shapes.Shape) []int {
 }
 
 // runBinary applies f to a and b broadcast to out, in parallel.
-func runBinary[T, O any](threads int, f binFuncs[T, O], o []O, a, b []T, aDims, bDims, outDims []int) {
+func runBinary[T, O any](threads *team, f binFuncs[T, O], o []O, a, b []T, aDims, bDims, outDims []int) {
 	if len(outDims) == 0 {
 		outDims = []int{}
 	}
@@ -385,7 +385,7 @@ func binaryKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	a, b := in[0], in[1]
 	ad, bd, od := operandDims(a.shape), operandDims(b.shape), out.shape.Dimensions
 	op := n.op
-	th := x.b.threads
+	th := x.b.team
 	switch o := out.flat.(type) {
 	case []float32:
 		if f, ok := floatFuncs[float32](op); ok {
@@ -428,7 +428,7 @@ func binaryKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	return nil, fmt.Errorf("%s is not implemented for %s", n.op, out.shape.DType)
 }
 
-func intBinary[T integer](th int, op backends.OpType, o, a, b []T, ad, bd, od []int, out *Buffer) ([]*Buffer, error) {
+func intBinary[T integer](th *team, op backends.OpType, o, a, b []T, ad, bd, od []int, out *Buffer) ([]*Buffer, error) {
 	if op == backends.OpTypeShiftRightLogical {
 		// Signed types: shift the unsigned bit pattern.
 		f := mk(func(a, b T) T { return T(uint64(a) & (1<<(8*sizeOf[T]()) - 1) >> uint64(b)) })
@@ -461,7 +461,7 @@ func compareKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	o := out.flat.([]bool)
 	a, b := in[0], in[1]
 	ad, bd, od := operandDims(a.shape), operandDims(b.shape), out.shape.Dimensions
-	th := x.b.threads
+	th := x.b.team
 	var ok bool
 	switch av := a.flat.(type) {
 	case []float32:
@@ -499,7 +499,7 @@ func compareKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	return []*Buffer{out}, nil
 }
 
-func compare[T number](th int, op backends.OpType, o []bool, a, b []T, ad, bd, od []int) bool {
+func compare[T number](th *team, op backends.OpType, o []bool, a, b []T, ad, bd, od []int) bool {
 	f, ok := compareFuncs[T](op)
 	if ok {
 		runBinary(th, f, o, a, b, ad, bd, od)
@@ -509,7 +509,7 @@ func compare[T number](th int, op backends.OpType, o []bool, a, b []T, ad, bd, o
 
 // ---- unary ----
 
-func mapFloat[T floating](th int, o, a []T, f func(T) T) {
+func mapFloat[T floating](th *team, o, a []T, f func(T) T) {
 	parallelFor(th, len(o), elementGrain, func(from, to int) {
 		oo, aa := o[from:to], a[from:to]
 		for i := range oo {
@@ -599,7 +599,7 @@ func intUnary[T integer](op backends.OpType) func(T) T {
 	return nil
 }
 
-func mapInt[T integer](th int, op backends.OpType, o, a []T) bool {
+func mapInt[T integer](th *team, op backends.OpType, o, a []T) bool {
 	f := intUnary[T](op)
 	if f == nil {
 		return false
@@ -614,7 +614,7 @@ func mapInt[T integer](th int, op backends.OpType, o, a []T) bool {
 
 func unaryKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	out := outputFor(x, n, in)
-	th := x.b.threads
+	th := x.b.team
 	ok := true
 	switch o := out.flat.(type) {
 	case []float32:
@@ -708,19 +708,19 @@ func whereKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	var err error
 	switch o := out.flat.(type) {
 	case []float32:
-		where(x.b.threads, o, cond, in[1].flat.([]float32), in[2].flat.([]float32), plans, od, split)
+		where(x.b.team, o, cond, in[1].flat.([]float32), in[2].flat.([]float32), plans, od, split)
 	case []float64:
-		where(x.b.threads, o, cond, in[1].flat.([]float64), in[2].flat.([]float64), plans, od, split)
+		where(x.b.team, o, cond, in[1].flat.([]float64), in[2].flat.([]float64), plans, od, split)
 	case []int32:
-		where(x.b.threads, o, cond, in[1].flat.([]int32), in[2].flat.([]int32), plans, od, split)
+		where(x.b.team, o, cond, in[1].flat.([]int32), in[2].flat.([]int32), plans, od, split)
 	case []int64:
-		where(x.b.threads, o, cond, in[1].flat.([]int64), in[2].flat.([]int64), plans, od, split)
+		where(x.b.team, o, cond, in[1].flat.([]int64), in[2].flat.([]int64), plans, od, split)
 	case []uint32:
-		where(x.b.threads, o, cond, in[1].flat.([]uint32), in[2].flat.([]uint32), plans, od, split)
+		where(x.b.team, o, cond, in[1].flat.([]uint32), in[2].flat.([]uint32), plans, od, split)
 	case []uint64:
-		where(x.b.threads, o, cond, in[1].flat.([]uint64), in[2].flat.([]uint64), plans, od, split)
+		where(x.b.team, o, cond, in[1].flat.([]uint64), in[2].flat.([]uint64), plans, od, split)
 	case []bool:
-		where(x.b.threads, o, cond, in[1].flat.([]bool), in[2].flat.([]bool), plans, od, split)
+		where(x.b.team, o, cond, in[1].flat.([]bool), in[2].flat.([]bool), plans, od, split)
 	default:
 		err = fmt.Errorf("Where is not implemented for %s", shape.DType)
 	}
@@ -731,7 +731,7 @@ func whereKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	return []*Buffer{out}, nil
 }
 
-func where[T any](th int, o []T, c []bool, t, f []T, plans []bcast, od []int, split int) {
+func where[T any](th *team, o []T, c []bool, t, f []T, plans []bcast, od []int, split int) {
 	chunk := plans[0].chunk
 	nChunks := product(od[:split])
 	parallelFor(th, nChunks, max(1, elementGrain/max(chunk, 1)), func(from, to int) {

@@ -384,7 +384,7 @@ func fusedKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	for i, buf := range in {
 		if gi := g.gathers[i]; gi != nil {
 			ib := newIndexBatch(in[gi.indices].shape.Dimensions, gi.attr.indexVectorAxis)
-			offs, err := windowStarts(x.b.threads, in[gi.indices].flat, ib, gi.attr.startIndexMap, buf.shape.Dimensions, gi.attr.sliceSizes, true)
+			offs, err := windowStarts(x.b.team, in[gi.indices].flat, ib, gi.attr.startIndexMap, buf.shape.Dimensions, gi.attr.sliceSizes, true)
 			if err != nil {
 				for _, o := range outs {
 					x.b.release(o)
@@ -481,14 +481,14 @@ func fusedKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	}
 	grain := max(1, elementGrain/fuseBlock)
 	if g.sum == nil {
-		parallelFor(x.b.threads, blocks, grain, func(from, to int) { run(nil, from, to) })
+		parallelFor(x.b.team, blocks, grain, func(from, to int) { run(nil, from, to) })
 		return outs, nil
 	}
 	// The epilogue's float64 accumulators: one per part of the blocks,
 	// added in part order.
 	parts, per := reduceSplit(blocks, grain)
 	accs := make([]*Buffer, parts)
-	parallelParts(x.b.threads, blocks, parts, per, func(t, from, to int) {
+	parallelParts(x.b.team, blocks, parts, per, func(t, from, to int) {
 		accs[t] = x.alloc(shapes.Make(dtypes.Float64, g.sumPlan.outSize))
 		acc := accs[t].flat.([]float64)
 		clear(acc)
@@ -496,7 +496,7 @@ func fusedKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	})
 	out := x.alloc(g.sum.outs[0].shape)
 	o := out.flat.([]float32)
-	parallelFor(x.b.threads, len(o), elementGrain, func(from, to int) {
+	parallelFor(x.b.team, len(o), elementGrain, func(from, to int) {
 		a := accs[0].flat.([]float64)
 		for _, b := range accs[1:] {
 			for i, v := range b.flat.([]float64)[from:to] {

@@ -61,9 +61,9 @@ func gatherKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	opd := in[0].shape.Dimensions
 	ib := newIndexBatch(in[1].shape.Dimensions, a.indexVectorAxis)
 	if l := gatherRowLen(a, opd, out.shape.Rank()); l > 0 {
-		offs, err := windowStarts(x.b.threads, in[1].flat, ib, a.startIndexMap, opd, a.sliceSizes, true)
+		offs, err := windowStarts(x.b.team, in[1].flat, ib, a.startIndexMap, opd, a.sliceSizes, true)
 		if err == nil {
-			err = gatherRowsAny(x.b.threads, out.flat, in[0].flat, offs, l)
+			err = gatherRowsAny(x.b.team, out.flat, in[0].flat, offs, l)
 		}
 		if err != nil {
 			x.b.release(out)
@@ -195,7 +195,7 @@ func scatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 		} else {
 			// A scalar operand (see scalarOperands) fills the output.
 			zeroStrides := make([]int, out.shape.Rank())
-			if err := stridedCopy(x.b.threads, out.flat, in[0].flat, out.shape.Dimensions, zeroStrides, 0); err != nil {
+			if err := stridedCopy(x.b.team, out.flat, in[0].flat, out.shape.Dimensions, zeroStrides, 0); err != nil {
 				x.b.release(out)
 				return nil, fmt.Errorf("%s: %w", n.op, err)
 			}
@@ -212,9 +212,9 @@ func scatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 		case backends.OpTypeScatterMin:
 			kind = combineMin
 		}
-		offs, err := windowStarts(x.b.threads, in[1].flat, ib, a.scatterAxesToOperandAxes, opd, win, false)
+		offs, err := windowStarts(x.b.team, in[1].flat, ib, a.scatterAxesToOperandAxes, opd, win, false)
 		if err == nil {
-			err = scatterRowsAny(x.b.threads, kind, out.flat, in[2].flat, offs, l)
+			err = scatterRowsAny(x.b.team, kind, out.flat, in[2].flat, offs, l)
 		}
 		if err != nil {
 			x.b.release(out)

@@ -176,7 +176,7 @@ func (t *tile) runPair(k int, a *pairPtrs, astride int, b []float32, c []float32
 // gemmRowMajor computes C (m×n, row stride ldc) = A·B for row-major A
 // (m×k, row stride lda) and a packed B, in parallel over row tiles, with
 // micro-kernel kern.
-func gemmRowMajor(kern kernelKind, threads, m int, a []float32, lda int, b packedB, c []float32, ldc int) {
+func gemmRowMajor(kern kernelKind, threads *team, m int, a []float32, lda int, b packedB, c []float32, ldc int) {
 	k, nr := b.k, b.nr
 	zero := make([]float32, max(k, 1))
 	tiles := (m + mr - 1) / mr

@@ -132,6 +132,8 @@ func checkTiles(t *testing.T, name string, r *rand.Rand, kern kernelKind, nr, k,
 // sizes with row, column and reduction tails, against a float64 loop.
 func TestGemmRowMajor(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
+	threads := newTeam(2)
+	defer threads.close()
 	for _, kern := range supportedKernels() {
 		for _, sz := range [][3]int{{1, 1, 1}, {4, 24, 8}, {5, 25, 3}, {7, 32, 17}, {13, 40, 64}, {33, 70, 130}, {9, 56, 0}, {6, 96, 33}, {5, 104, 9}} {
 			m, n, k := sz[0], sz[1], sz[2]
@@ -147,7 +149,7 @@ func TestGemmRowMajor(t *testing.T) {
 			for i := range c {
 				c[i] = float32(math.NaN()) // overwritten, never read
 			}
-			gemmRowMajor(kern, 2, m, a, k, pb, c, n)
+			gemmRowMajor(kern, threads, m, a, k, pb, c, n)
 			for i := range m {
 				for j := range n {
 					w := 0.0

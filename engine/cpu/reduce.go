@@ -105,7 +105,7 @@ func boolReduce(op backends.OpType) (reduceOps[bool, bool], bool) {
 }
 
 // runReduce reduces in (row-major over plan's groups) into out.
-func runReduce[T, A any](threads int, p reducePlan, ops reduceOps[T, A], in, out []T) {
+func runReduce[T, A any](threads *team, p reducePlan, ops reduceOps[T, A], in, out []T) {
 	g := len(p.dims)
 	inner := p.dims[g-1]
 	innerReduced := p.reduced[g-1]
@@ -181,7 +181,7 @@ func runReduce[T, A any](threads int, p reducePlan, ops reduceOps[T, A], in, out
 func reduceKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	p := planReduce(in[0].shape.Dimensions, n.attr.([]int))
 	out := x.alloc(n.outs[0].shape)
-	th := x.b.threads
+	th := x.b.team
 	ok := false
 	switch o := out.flat.(type) {
 	case []float32:
@@ -211,7 +211,7 @@ func reduceKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 
 // reduceFloat runs float reductions with inlined loops (sum, max, min) or
 // the generic reducer (product).
-func reduceFloat[T floating](th int, op backends.OpType, p reducePlan, in, out []T) bool {
+func reduceFloat[T floating](th *team, op backends.OpType, p reducePlan, in, out []T) bool {
 	kind := -1
 	switch op {
 	case backends.OpTypeReduceSum:
@@ -282,7 +282,7 @@ func reduceFloat[T floating](th int, op backends.OpType, p reducePlan, in, out [
 // otherwise reduceRows splits the rows. A row's elements are added in 16
 // float64 lanes, so results can differ from a sequential float64 sum in the
 // last bits of float64, far below float32 precision.
-func sum32(threads int, p reducePlan, in, out []float32) {
+func sum32(threads *team, p reducePlan, in, out []float32) {
 	g := len(p.dims)
 	inner := p.dims[g-1]
 	if g == 2 && !p.reduced[0] && p.reduced[1] {
@@ -304,7 +304,7 @@ func sum32(threads int, p reducePlan, in, out []float32) {
 		// Column sums of narrow rows (the bias gradient of an NHWC layer):
 		// blocks of rows summed in float32 vector registers, the blocks'
 		// sums added in float64, as batch norm's statistics are.
-		sums := channelSums(threads, len(in)/inner, inner, 0, func(s, _, _ []float32, from, to int) {
+		sums := channelSums(threads, nil, len(in)/inner, inner, 0, func(s, _, _ []float32, from, to int) {
 			colSums(s, in[from*inner:to*inner], inner)
 		})
 		for i, s := range sums {
@@ -326,7 +326,7 @@ func sum32(threads int, p reducePlan, in, out []float32) {
 	rows := len(in) / inner
 	outer := p.dims[:g-1]
 	acc := make([]float64, p.outSize)
-	width := min(sumColumnsBlock, (inner+threads-1)/threads+7) &^ 7
+	width := min(sumColumnsBlock, (inner+threads.size-1)/threads.size+7) &^ 7
 	blocks := (inner + width - 1) / width
 	parallelFor(threads, blocks, 1, func(from, to int) {
 		idx := make([]int, len(outer))
@@ -363,7 +363,7 @@ const (
 // reduceRows walks the input row by row (a row is the innermost group),
 // calling rowFn to fold each into the accumulators, in parallel with
 // private accumulators merged at the end.
-func reduceRows[T floating](threads int, p reducePlan, init float64, in, out []T,
+func reduceRows[T floating](threads *team, p reducePlan, init float64, in, out []T,
 	rowFn func(acc []float64, off int, row []T, innerReduced bool), merge func(a, b float64) float64) {
 	g := len(p.dims)
 	inner := p.dims[g-1]
@@ -416,7 +416,7 @@ func reduceRows[T floating](threads int, p reducePlan, init float64, in, out []T
 	}
 }
 
-func reduceInt[T integer](th int, op backends.OpType, p reducePlan, in, out []T) bool {
+func reduceInt[T integer](th *team, op backends.OpType, p reducePlan, in, out []T) bool {
 	ops, ok := intReduce[T](op)
 	if ok {
 		runReduce(th, p, ops, in, out)

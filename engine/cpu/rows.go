@@ -70,7 +70,7 @@ func contiguousWindow(win, dims []int) bool {
 // position (row-major): Σ start·stride over the axes in axes. Gather clamps
 // each start so the window fits (clampStarts); the Scatter ops mark a
 // window that does not fit with −1, to be skipped.
-func windowStarts(threads int, indices any, ib indexBatch, axes, opd, win []int, clampStarts bool) ([]int, error) {
+func windowStarts(threads *team, indices any, ib indexBatch, axes, opd, win []int, clampStarts bool) ([]int, error) {
 	w := startsPlan{ib: ib, clamp: clampStarts, lim: make([]int, len(axes)), ast: make([]int, len(axes))}
 	st := strides(opd)
 	for j, oa := range axes {
@@ -184,7 +184,7 @@ func starts[I integer](w startsPlan, idx []I, offs []int, from, to int) {
 
 // gatherRows copies the slice at offs[b] (l elements of src) to row b of
 // out, in parallel over rows.
-func gatherRows[T any](threads int, out, src []T, offs []int, l int) {
+func gatherRows[T any](threads *team, out, src []T, offs []int, l int) {
 	parallelFor(threads, len(offs), max(1, elementGrain/max(l, 1)), func(from, to int) {
 		if l < 8 {
 			for b := from; b < to; b++ {
@@ -203,7 +203,7 @@ func gatherRows[T any](threads int, out, src []T, offs []int, l int) {
 }
 
 // gatherRowsAny dispatches gatherRows on the element type.
-func gatherRowsAny(threads int, out, src any, offs []int, l int) error {
+func gatherRowsAny(threads *team, out, src any, offs []int, l int) error {
 	switch o := out.(type) {
 	case []float32:
 		gatherRows(threads, o, src.([]float32), offs, l)
@@ -234,7 +234,7 @@ func gatherRowsAny(threads int, out, src any, offs []int, l int) error {
 }
 
 // scatterRowsAny dispatches scatterRows on the element type.
-func scatterRowsAny(threads int, kind rowCombine, out, upd any, offs []int, l int) error {
+func scatterRowsAny(threads *team, kind rowCombine, out, upd any, offs []int, l int) error {
 	switch o := out.(type) {
 	case []float32:
 		scatterRows(threads, kind, o, upd.([]float32), offs, l)
@@ -299,7 +299,7 @@ func combineRow[T number](kind rowCombine, dst, src []T) {
 // owns a range of rows, chosen so the updates are shared evenly, and applies
 // only the updates that land there. Windows that may partly overlap (starts
 // not multiples of l) run serially.
-func scatterRows[T number](threads int, kind rowCombine, out, upd []T, offs []int, l int) {
+func scatterRows[T number](threads *team, kind rowCombine, out, upd []T, offs []int, l int) {
 	if l == 0 {
 		return
 	}
@@ -310,7 +310,7 @@ func scatterRows[T number](threads int, kind rowCombine, out, upd []T, offs []in
 			}
 		}
 	}
-	parts := min(threads, max(1, len(offs)*l/elementGrain))
+	parts := min(threads.size, max(1, len(offs)*l/elementGrain))
 	n := 0
 	for _, o := range offs {
 		if o < 0 {
@@ -342,7 +342,7 @@ func scatterRows[T number](threads int, kind rowCombine, out, upd []T, offs []in
 		}
 	}
 	cuts = append(cuts, rows)
-	parallelFor(len(cuts)-1, len(cuts)-1, 1, func(from, to int) {
+	parallelFor(threads, len(cuts)-1, 1, func(from, to int) {
 		for p := from; p < to; p++ {
 			apply(cuts[p]*l, cuts[p+1]*l)
 		}

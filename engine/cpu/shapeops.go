@@ -19,7 +19,7 @@ func reshapeKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 // row-major order over dims and the input offset moves by inStrides. The
 // axes are merged first (see mergeAxes); threads take ranges of the output,
 // which may start and end inside a row.
-func copyStrided[T any](threads int, out, in []T, dims, inStrides []int, base int) {
+func copyStrided[T any](threads *team, out, in []T, dims, inStrides []int, base int) {
 	dims, inStrides = mergeAxes(dims, inStrides)
 	rank := len(dims)
 	if rank == 0 {
@@ -94,7 +94,7 @@ func mergeAxes(dims, strides []int) ([]int, []int) {
 }
 
 // stridedCopy dispatches copyStrided on the element type.
-func stridedCopy(threads int, out, in any, dims, inStrides []int, base int) error {
+func stridedCopy(threads *team, out, in any, dims, inStrides []int, base int) error {
 	switch o := out.(type) {
 	case []float32:
 		copyStrided(threads, o, in.([]float32), dims, inStrides, base)
@@ -132,7 +132,7 @@ func transposeKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	for i, p := range perm {
 		st[i] = src[p]
 	}
-	return []*Buffer{out}, stridedCopy(x.b.threads, out.flat, in[0].flat, out.shape.Dimensions, st, 0)
+	return []*Buffer{out}, stridedCopy(x.b.team, out.flat, in[0].flat, out.shape.Dimensions, st, 0)
 }
 
 func broadcastInDimKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
@@ -145,7 +145,7 @@ func broadcastInDimKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error
 			st[a] = src[i]
 		}
 	}
-	return []*Buffer{out}, stridedCopy(x.b.threads, out.flat, in[0].flat, out.shape.Dimensions, st, 0)
+	return []*Buffer{out}, stridedCopy(x.b.team, out.flat, in[0].flat, out.shape.Dimensions, st, 0)
 }
 
 func sliceKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
@@ -161,7 +161,7 @@ func sliceKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	if out.shape.Size() == 0 {
 		return []*Buffer{out}, nil
 	}
-	return []*Buffer{out}, stridedCopy(x.b.threads, out.flat, in[0].flat, out.shape.Dimensions, st, base)
+	return []*Buffer{out}, stridedCopy(x.b.team, out.flat, in[0].flat, out.shape.Dimensions, st, base)
 }
 
 func reverseKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
@@ -177,7 +177,7 @@ func reverseKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) {
 	if out.shape.Size() == 0 {
 		return []*Buffer{out}, nil
 	}
-	return []*Buffer{out}, stridedCopy(x.b.threads, out.flat, in[0].flat, dims, st, base)
+	return []*Buffer{out}, stridedCopy(x.b.team, out.flat, in[0].flat, dims, st, base)
 }
 
 // writeStrided copies in (row-major over dims) into out at base with

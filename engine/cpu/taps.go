@@ -64,11 +64,11 @@ func convTaps(x *execution, g *convGeom, in, ker, out []float32) {
 	// The kernel as rows of output channels, one per tap: one panel as
 	// wide as the layer.
 	w := make([]float32, len(offs)*cout)
-	packKernel(1, w, g, ker, len(g.kerOff), []colPanel{{0, cout}}, cout)
+	packKernel(x.b.team, w, g, ker, len(g.kerOff), []colPanel{{0, cout}}, cout)
 	oh, ow := g.outSp[0], g.outSp[1]
 	sy, sx := g.a.strides[0], g.a.strides[1]
 	rowLen, imgLen := wp*cin, hp*wp*cin
-	parallelFor(x.b.threads, g.batch*oh, max(1, rowChunk/max(ow, 1)), func(from, to int) {
+	parallelFor(x.b.team, g.batch*oh, max(1, rowChunk/max(ow, 1)), func(from, to int) {
 		for r := from; r < to; r++ {
 			n, y := r/oh, r%oh
 			tapsRow(x.b.kernel, out[r*ow*cout:(r+1)*ow*cout], xp[n*imgLen+y*sy*rowLen:], offs, w, ow, sx*cin, cout)
@@ -100,7 +100,7 @@ func convGradTaps(x *execution, g *convGeom, in, ker, out []float32) {
 	rowLen, imgLen := wp*chans, hp*wp*chans
 	parts, per := reduceSplit(images, 1)
 	private := make([][]float32, parts)
-	parallelParts(x.b.threads, images, parts, per, func(t, from, to int) {
+	parallelParts(x.b.team, images, parts, per, func(t, from, to int) {
 		acc := x.b.pool.get(dtypeFloat32, len(out)).([]float32)
 		clear(acc)
 		for n := from; n < to; n++ {

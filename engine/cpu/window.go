@@ -55,9 +55,9 @@ func reduceWindowKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) 
 	g := newWindowGeom(a, in[0].shape.Dimensions, out.shape.Dimensions)
 	switch o := out.flat.(type) {
 	case []float32:
-		reduceWindow(x.b.threads, &g, a.reduce, in[0].flat.([]float32), o)
+		reduceWindow(x.b.team, &g, a.reduce, in[0].flat.([]float32), o)
 	case []float64:
-		reduceWindow(x.b.threads, &g, a.reduce, in[0].flat.([]float64), o)
+		reduceWindow(x.b.team, &g, a.reduce, in[0].flat.([]float64), o)
 	default:
 		x.b.release(out)
 		return nil, fmt.Errorf("ReduceWindow is not implemented for %s", out.shape.DType)
@@ -65,7 +65,7 @@ func reduceWindowKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, error) 
 	return []*Buffer{out}, nil
 }
 
-func reduceWindow[T floating](threads int, g *windowGeom, op backends.ReduceOpType, in, out []T) {
+func reduceWindow[T floating](threads *team, g *windowGeom, op backends.ReduceOpType, in, out []T) {
 	if pool2x2NHWC(threads, g, op, in, out) {
 		return
 	}
@@ -111,7 +111,7 @@ func (g *windowGeom) pool2x2() bool {
 
 // pool2x2NHWC is the fast path for 2×2, stride-2, unpadded max pooling over
 // the middle two axes of a rank-4 tensor.
-func pool2x2NHWC[T floating](threads int, g *windowGeom, op backends.ReduceOpType, in, out []T) bool {
+func pool2x2NHWC[T floating](threads *team, g *windowGeom, op backends.ReduceOpType, in, out []T) bool {
 	if op != backends.ReduceOpMax || !g.pool2x2() {
 		return false
 	}
@@ -146,7 +146,7 @@ func pool2x2NHWC[T floating](threads int, g *windowGeom, op backends.ReduceOpTyp
 // tensor: the windows do not overlap, so each one writes its four outputs
 // (the gradient at its first maximum, 0 elsewhere) without a cleared
 // buffer to add into.
-func maxPool2x2Grad[T floating](threads int, g *windowGeom, operand, source, out []T) bool {
+func maxPool2x2Grad[T floating](threads *team, g *windowGeom, operand, source, out []T) bool {
 	if !g.pool2x2() {
 		return false
 	}
@@ -198,9 +198,9 @@ func selectAndScatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, err
 	isMax := a.reduce == backends.ReduceOpMax
 	switch o := out.flat.(type) {
 	case []float32:
-		selectAndScatter(x.b.threads, &g, isMax, in[0].flat.([]float32), in[1].flat.([]float32), o)
+		selectAndScatter(x.b.team, &g, isMax, in[0].flat.([]float32), in[1].flat.([]float32), o)
 	case []float64:
-		selectAndScatter(x.b.threads, &g, isMax, in[0].flat.([]float64), in[1].flat.([]float64), o)
+		selectAndScatter(x.b.team, &g, isMax, in[0].flat.([]float64), in[1].flat.([]float64), o)
 	default:
 		x.b.release(out)
 		return nil, fmt.Errorf("%s is not implemented for %s", n.op, out.shape.DType)
@@ -208,7 +208,7 @@ func selectAndScatterKernel(x *execution, n *node, in []*Buffer) ([]*Buffer, err
 	return []*Buffer{out}, nil
 }
 
-func selectAndScatter[T floating](threads int, g *windowGeom, isMax bool, operand, source, out []T) {
+func selectAndScatter[T floating](threads *team, g *windowGeom, isMax bool, operand, source, out []T) {
 	if !isMax || !maxPool2x2Grad(threads, g, operand, source, out) {
 		scatterToSelected(g, isMax, operand, source, out)
 	}

@@ -46,7 +46,9 @@ func testMaxPool2x2Grad[T floating](t *testing.T, dims []int) {
 	for i := range got {
 		got[i] = -7 // stale data the fast path must overwrite
 	}
-	if !maxPool2x2Grad(2, &g, operand, source, got) {
+	threads := newTeam(2)
+	defer threads.close()
+	if !maxPool2x2Grad(threads, &g, operand, source, got) {
 		t.Fatalf("%T %v: the fast path refused a 2×2 stride-2 pool", got, dims)
 	}
 	if !slices.Equal(got, want) {

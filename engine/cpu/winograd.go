@@ -77,7 +77,7 @@ func winogradF2(x *execution, g *convGeom, in, ker, out []float32) {
 		img, r := t/(th*tw), t%(th*tw)
 		return img, 2 * (r / tw), 2 * (r % tw)
 	}
-	parallelFor(x.b.threads, blocks, 1, func(from, to int) {
+	parallelFor(x.b.team, blocks, 1, func(from, to int) {
 		t := newTile(x.b.kernel, nr)
 		v := x.b.pool.get(dtypeFloat32, 16*blk*ldv).([]float32)
 		m := x.b.pool.get(dtypeFloat32, 16*blk*cout).([]float32)
@@ -128,7 +128,7 @@ func winogradKernel(x *execution, g *convGeom, ker, u []float32, uLen int, panel
 	if g.kerO != 1 {
 		hwio := x.b.pool.get(dtypeFloat32, 9*cin*cout).([]float32)
 		defer x.b.pool.put(dtypeFloat32, hwio)
-		parallelFor(x.b.threads, cin, 8, func(from, to int) {
+		parallelFor(x.b.team, cin, 8, func(from, to int) {
 			for s, ko := range g.kerOff {
 				for ci := from; ci < to; ci++ {
 					row := hwio[(s*cin+ci)*cout : (s*cin+ci+1)*cout]
@@ -141,7 +141,7 @@ func winogradKernel(x *execution, g *convGeom, ker, u []float32, uLen int, panel
 		})
 		ker, sy, sx, kerI = hwio, 3*cin*cout, cin*cout, cout
 	}
-	parallelFor(x.b.threads, cin, 8, func(from, to int) {
+	parallelFor(x.b.team, cin, 8, func(from, to int) {
 		for ci := from; ci < to; ci++ {
 			for j, pc := range panels {
 				base := j*cin*nr + ci*nr
